@@ -1,0 +1,3 @@
+from babymon.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,206 @@
+"""``babymon`` command line: run, check-config, analyze, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from babymon import __version__
+from babymon.config import CameraConfig, CameraSettings, Config, ConfigError, load_config, redact_url
+
+EXIT_CONFIG = 2
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level), format=LOG_FORMAT, stream=sys.stderr)
+    for noisy in ("aiomqtt", "libav"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"babymon: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from babymon.analyzers.registry import load_analyzers
+
+    config = _load(args.config)
+    print(f"{args.config}: OK")
+    print(f"  MQTT {config.mqtt.host}:{config.mqtt.port} (TLS {'on' if config.mqtt.tls.enabled else 'off'}), "
+          f"topics under '{config.mqtt.topic_prefix}/', discovery "
+          f"{'under ' + repr(config.mqtt.discovery_prefix + '/') if config.mqtt.discovery else 'off'}")
+    for key, camera in config.cameras.items():
+        loaded = load_analyzers(key, camera)
+        print(f"  camera {key} ({config.camera_name(key)}): {redact_url(camera.url)}, "
+              f"{camera.detect.fps:g} fps, {camera.stream.transport.upper()}")
+        for name, why in loaded.missing.items():
+            print(f"    analyzer '{name}' unavailable: {why}")
+        if loaded.undetectable:
+            print(f"    NOT detected: {', '.join(loaded.undetectable)}")
+        loaded.close()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from babymon.daemon import Daemon
+
+    config = _load(args.config)
+    _setup_logging(args.log_level or config.logging.level)
+    logging.getLogger(__name__).info("babymon %s starting with %d camera(s); not a medical device",
+                                     __version__, len(config.cameras))
+
+    async def main() -> None:
+        daemon = Daemon(config)
+        task = asyncio.create_task(daemon.run())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            logging.getLogger(__name__).info("babymon stopped")
+
+    asyncio.run(main())
+    return 0
+
+
+class JsonLinesPublisher:
+    """``babymon analyze --json`` output: one JSON object per line, ``kind`` = ``state`` or ``event``."""
+
+    def __init__(self, stream=sys.stdout):
+        self.stream = stream
+
+    def camera_state(self, camera: str, state: dict) -> None:
+        if state["pts"] is not None:  # one line per analysed frame or audio window, not per bookkeeping tick
+            self._write({"kind": "state", **state})
+
+    def camera_event(self, camera: str, event: dict) -> None:
+        self._write({"kind": "event", **event})
+
+    def camera_snapshot(self, camera: str, jpeg: bytes) -> None:
+        pass
+
+    def _write(self, obj: dict) -> None:
+        self.stream.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        self.stream.flush()
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from babymon.analyzers.registry import load_analyzers
+    from babymon.monitor import CameraMonitor
+
+    _setup_logging(args.log_level or "WARNING")
+    video = Path(args.video)
+    if not video.is_file():
+        print(f"babymon: video file '{video}' does not exist", file=sys.stderr)
+        return 1
+    settings = _load(args.config).defaults if args.config else CameraSettings()
+    overrides: dict = {"url": str(video), "realtime": False}
+    if args.fps:
+        overrides["detect"] = {**settings.detect.model_dump(), "fps": args.fps}
+    if args.analyzers is not None:
+        overrides["analyzers"] = args.analyzers
+    try:
+        camera = CameraConfig.model_validate({**settings.model_dump(), **overrides})
+    except Exception as exc:  # noqa: BLE001 - pydantic error on a command-line value
+        print(f"babymon: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    key = "video"
+    analyzers = load_analyzers(key, camera)
+    publisher = JsonLinesPublisher() if args.json else _SummaryPublisher()
+    monitor = CameraMonitor(key, video.name, camera, analyzers, publisher, realtime=False, stop_at_end=True)
+    try:
+        asyncio.run(monitor.run())
+    finally:
+        analyzers.close()
+    if monitor.health.last_error and monitor.source.stats.sampled_frames == 0:
+        print(f"babymon: cannot read '{video}': {monitor.health.last_error}", file=sys.stderr)
+        return 1
+    if not args.json:
+        publisher.print_summary(monitor)
+    return 0
+
+
+class _SummaryPublisher:
+    def __init__(self) -> None:
+        self.frames = 0
+        self.events: list[dict] = []
+
+    def camera_state(self, camera: str, state: dict) -> None:
+        self.frames += 1
+
+    def camera_event(self, camera: str, event: dict) -> None:
+        self.events.append(event)
+
+    def camera_snapshot(self, camera: str, jpeg: bytes) -> None:
+        pass
+
+    def print_summary(self, monitor) -> None:
+        print(f"analysed {monitor.source.stats.sampled_frames} frames, "
+              f"{monitor.source.stats.audio_seconds:.1f} s of audio; {len(self.events)} events")
+        for event in self.events:
+            print(f"  {event['time']} {event['type']} {', '.join(event['reasons'])}")
+        if monitor.coverage.undetectable:
+            print(f"NOT detected (analyzers missing): {', '.join(monitor.coverage.undetectable)}")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from babymon.bench import run_benchmark
+
+    _setup_logging(args.log_level or "WARNING")
+    return run_benchmark(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="babymon", description="Local-first AI baby monitor (not a medical device).")
+    parser.add_argument("--version", action="version", version=f"babymon {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the monitor daemon")
+    p.add_argument("-c", "--config", required=True, help="YAML configuration file")
+    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check-config", help="validate a configuration file (exit code 2 if invalid)")
+    p.add_argument("-c", "--config", required=True)
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("analyze", help="run the pipeline over a video file as fast as possible")
+    p.add_argument("video")
+    p.add_argument("--json", action="store_true", help="one JSON object per analysed frame/window on stdout")
+    p.add_argument("-c", "--config", help="take detection settings from this file's 'defaults'")
+    p.add_argument("--fps", type=float, help="frames analysed per second of video (default: 5)")
+    p.add_argument("--analyzer", dest="analyzers", action="append", help="analyzer to use (repeatable)")
+    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("bench", help="measure ingestion + publishing cost for N simulated cameras")
+    p.add_argument("--cameras", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--fps", type=float, default=5.0, help="detect fps per camera")
+    p.add_argument("--clip", help="video file to replay (default: a generated 640x480 clip)")
+    p.add_argument("--source-fps", type=int, default=15, help="frame rate of the generated clip")
+    p.add_argument("--broker", help="host:port of an MQTT broker (default: start mosquitto on loopback)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `babymon analyze --json | head`
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,328 @@
+"""Configuration: YAML file → validated, typed settings.
+
+Loading does three things, in order:
+
+1. parse the YAML and substitute ``${ENV_VAR}`` (or ``${ENV_VAR:-default}``) in every string,
+2. validate ``defaults`` on its own, then merge it under every camera (a camera's keys win),
+3. validate the whole document with unknown keys refused.
+
+Any failure raises :class:`ConfigError`, whose lines each name the field path (``cameras.nursery.detect.fps``)
+and what is wrong. Secrets (the MQTT password, credentials in camera URLs) never appear in messages:
+use :func:`redact_url` before logging a URL.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+CONDITIONS = ("face_covered", "prone", "standing", "crying", "monitor_unavailable")
+CAMERA_KEY = re.compile(r"^[a-z0-9][a-z0-9_]{0,62}$")
+TOPIC_SEGMENT = re.compile(r"^[^/#+\s]+(/[^/#+\s]+)*$")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+class ConfigError(Exception):
+    """A configuration that must not be started. ``problems`` holds one ``path: message`` per line."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: invalid configuration\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def parse_duration(value: Any) -> Any:
+    """Accept seconds as a number, or a string such as ``"30s"``, ``"5m"``, ``"250ms"``, ``"1h"``."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"'{value}' is not a duration (use seconds, or e.g. '30s', '5m', '250ms')")
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TlsConfig(_Strict):
+    enabled: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = Field(False, description="skip hostname verification (self-signed brokers)")
+
+    @field_validator("ca_file", "cert_file", "key_file")
+    @classmethod
+    def _file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file '{value}' does not exist")
+        return value
+
+
+class MqttConfig(_Strict):
+    host: str = "localhost"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    client_id: str | None = None
+    keepalive: int = Field(30, ge=5, le=3600)
+    tls: TlsConfig = TlsConfig()
+    topic_prefix: str = "babymon"
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+    event_queue_size: int = Field(1000, ge=1, le=100_000, description="events kept while the broker is away")
+    reconnect_initial: Seconds = 1.0
+    reconnect_max: Seconds = 60.0
+
+    @field_validator("topic_prefix", "discovery_prefix")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        if not TOPIC_SEGMENT.match(value):
+            raise ValueError(f"'{value}' is not a valid MQTT topic prefix (no '#', '+', spaces or empty levels)")
+        return value
+
+
+class DetectConfig(_Strict):
+    fps: float = Field(5.0, gt=0, le=30, description="frames analysed per second")
+    width: int = Field(640, ge=64, le=3840, description="frames are scaled to this width before analysis")
+    height: int | None = Field(None, ge=64, le=2160, description="default: keep the stream's aspect ratio")
+
+
+class StreamConfig(_Strict):
+    transport: Literal["tcp", "udp"] = "tcp"
+    timeout: Seconds = Field(10.0, description="connect and read timeout")
+    retry_initial: Seconds = 1.0
+    retry_max: Seconds = 60.0
+    audio: bool = Field(True, description="decode the audio track (16 kHz mono) when there is one")
+
+
+class RuleConfig(_Strict):
+    enabled: bool = True
+    on_delay: Seconds = Field(5.0, description="the condition must hold this long before it turns on")
+    off_delay: Seconds = Field(10.0, description="the condition must be absent this long before it turns off")
+
+
+def _default_rules() -> dict[str, RuleConfig]:
+    return {
+        "face_covered": RuleConfig(on_delay=3, off_delay=10),
+        "prone": RuleConfig(on_delay=10, off_delay=10),
+        "standing": RuleConfig(on_delay=3, off_delay=10),
+        "crying": RuleConfig(on_delay=2, off_delay=15),
+        "monitor_unavailable": RuleConfig(on_delay=10, off_delay=0),
+    }
+
+
+class RulesConfig(_Strict):
+    face_covered: RuleConfig = _default_rules()["face_covered"]
+    prone: RuleConfig = _default_rules()["prone"]
+    standing: RuleConfig = _default_rules()["standing"]
+    crying: RuleConfig = _default_rules()["crying"]
+    monitor_unavailable: RuleConfig = _default_rules()["monitor_unavailable"]
+
+    def get(self, condition: str) -> RuleConfig:
+        return getattr(self, condition)
+
+
+class CameraSettings(_Strict):
+    """Everything a camera may set; ``defaults`` holds the same keys for all cameras."""
+
+    detect: DetectConfig = DetectConfig()
+    stream: StreamConfig = StreamConfig()
+    rules: RulesConfig = RulesConfig()
+    analyzers: list[str] = Field(
+        default_factory=lambda: ["vision", "cry"],
+        description="analyzer names from the registry, or 'module:Class' paths",
+    )
+    crib_region: tuple[float, float, float, float] | None = Field(
+        None, description="x1, y1, x2, y2 as fractions of the frame (0..1)"
+    )
+    stall_timeout: Seconds = Field(5.0, gt=0, description="no analysed frame for this long = not monitoring")
+    snooze_minutes: float = Field(30, gt=0, le=24 * 60, description="length of a snooze from the HA button")
+    state_interval: Seconds = Field(10.0, description="re-publish the JSON state at least this often; 0 = every frame")
+
+    @field_validator("crib_region")
+    @classmethod
+    def _region(cls, value: tuple[float, float, float, float] | None):
+        if value is None:
+            return value
+        x1, y1, x2, y2 = value
+        if not all(0.0 <= v <= 1.0 for v in value):
+            raise ValueError("coordinates are fractions of the frame and must lie in 0..1")
+        if not (x1 < x2 and y1 < y2):
+            raise ValueError("expected [x1, y1, x2, y2] with x1 < x2 and y1 < y2")
+        return value
+
+
+class CameraConfig(CameraSettings):
+    url: str = Field(description="rtsp://, rtsps://, file:// URL or a local video file path")
+    name: str | None = Field(None, description="display name in Home Assistant")
+    enabled: bool = True
+    realtime: bool = Field(True, description="files only: play at the file's own speed")
+    loop: bool = Field(False, description="files only: start over at the end")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme.lower()
+        if scheme in ("rtsp", "rtsps", "rtmp", "http", "https"):
+            return value
+        path = Path(value[len("file://"):] if scheme == "file" else value)
+        if scheme not in ("", "file") or not path.is_file():
+            raise ValueError(f"'{redact_url(value)}' is neither an rtsp:// URL nor an existing video file")
+        return value
+
+    @property
+    def is_file(self) -> bool:
+        return urlsplit(self.url).scheme.lower() in ("", "file")
+
+
+class LoggingConfig(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(_Strict):
+    mqtt: MqttConfig = MqttConfig()
+    defaults: CameraSettings = CameraSettings()
+    cameras: dict[str, CameraConfig]
+    logging: LoggingConfig = LoggingConfig()
+
+    @model_validator(mode="after")
+    def _camera_keys(self) -> Config:
+        if not self.cameras:
+            raise ValueError("cameras: at least one camera is required")
+        for key in self.cameras:
+            if not CAMERA_KEY.match(key):
+                raise ValueError(
+                    f"cameras.{key}: camera keys are lower-case letters, digits and '_' (they become MQTT topics)"
+                )
+        return self
+
+    def camera_name(self, key: str) -> str:
+        return self.cameras[key].name or key.replace("_", " ").title()
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def redact_url(url: str) -> str:
+    """``rtsp://user:secret@cam/stream`` → ``rtsp://***@cam/stream``."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def _substitute_env(node: Any, path: str, env: dict[str, str], problems: list[str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _substitute_env(v, f"{path}.{k}" if path else str(k), env, problems) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute_env(v, f"{path}.{i}", env, problems) for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            problems.append(f"{path}: environment variable {name} is not set")
+            return ""
+
+        return _ENV_REF.sub(replace, node)
+    return node
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _format_errors(error: ValidationError, prefix: str = "") -> list[str]:
+    problems = []
+    for item in error.errors():
+        loc = ".".join(str(p) for p in item["loc"])
+        path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "(top level)")
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        message = message.removeprefix("Value error, ")
+        problems.append(f"{path}: {message}")
+    return problems
+
+
+def parse_config(raw: Any, source: str = "<config>", env: dict[str, str] | None = None) -> Config:
+    """Validate an already-parsed YAML document."""
+    if not isinstance(raw, dict):
+        raise ConfigError(source, ["(top level): expected a mapping with at least 'cameras'"])
+    problems: list[str] = []
+    raw = _substitute_env(raw, "", dict(os.environ) if env is None else env, problems)
+    if problems:
+        raise ConfigError(source, problems)
+
+    defaults_raw = raw.get("defaults") or {}
+    if not isinstance(defaults_raw, dict):
+        raise ConfigError(source, ["defaults: expected a mapping"])
+    try:
+        CameraSettings.model_validate(defaults_raw)
+    except ValidationError as exc:
+        raise ConfigError(source, _format_errors(exc, "defaults")) from None
+
+    cameras_raw = raw.get("cameras")
+    if isinstance(cameras_raw, dict):
+        merged = {}
+        for key, camera in cameras_raw.items():
+            if isinstance(camera, str):  # shorthand: `nursery: rtsp://...`
+                camera = {"url": camera}
+            merged[key] = _deep_merge(defaults_raw, camera) if isinstance(camera, dict) else camera
+        raw = {**raw, "cameras": merged}
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, _format_errors(exc)) from None
+
+
+def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(str(path), [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+    return parse_config(raw, str(path), env)

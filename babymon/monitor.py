@@ -1,0 +1,390 @@
+"""One camera, end to end: stream source → analyzers → danger rules → publisher.
+
+The source's thread hands frames over with ``call_soon_threadsafe``. Live, only the newest frame waits
+for analysis: a frame that arrives while the previous one is still waiting replaces it and is counted as
+dropped, so nothing queues without bound. Replaying a file as fast as possible (``babymon analyze``), the
+source waits for the analyzers instead and nothing is dropped.
+
+A one-second tick re-evaluates the rules when no frames arrive, which is how a dead stream or a stalled
+analyzer turns into ``monitor_unavailable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from concurrent.futures import Executor
+from typing import Protocol
+
+import numpy as np
+
+from babymon.analyzers.base import Observation, VideoFrame
+from babymon.analyzers.registry import LoadedAnalyzers
+from babymon.audio_windows import AudioWindow, AudioWindower
+from babymon.config import CameraConfig
+from babymon.rules import DangerRules, RulesResult
+from babymon.snapshot import encode_jpeg
+from babymon.state import (
+    Coverage,
+    Health,
+    build_event,
+    build_state,
+    event_type,
+    raw_conditions,
+    significant,
+)
+from babymon.stream import StreamSource
+
+log = logging.getLogger(__name__)
+
+FPS_WINDOW = 10.0  # seconds over which the analysed fps is measured
+AUDIO_BACKLOG = 8  # audio windows that may wait for analysis before the oldest are dropped
+
+
+class Publisher(Protocol):
+    """Where a monitor's output goes (MQTT, JSON lines, …). Methods must not block."""
+
+    def camera_state(self, camera: str, state: dict) -> None: ...
+    def camera_event(self, camera: str, event: dict) -> None: ...
+    def camera_snapshot(self, camera: str, jpeg: bytes) -> None: ...
+
+
+class CameraMonitor:
+    def __init__(
+        self,
+        camera: str,
+        name: str,
+        config: CameraConfig,
+        analyzers: LoadedAnalyzers,
+        publisher: Publisher,
+        executor: Executor | None = None,
+        *,
+        realtime: bool | None = None,
+        stop_at_end: bool = False,
+    ):
+        self.camera = camera
+        self.name = name
+        self.config = config
+        self.analyzers = analyzers
+        self.publisher = publisher
+        self.executor = executor
+        self.live = config.realtime if realtime is None else realtime
+        self.rules = DangerRules(config.rules, enabled=config.enabled)
+        self.health = Health()
+        self.coverage = Coverage(dict(analyzers.missing), analyzers.undetectable)
+        self.source = StreamSource(camera, config, self, realtime=self.live, stop_at_end=stop_at_end)
+
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._vision: Observation | None = None
+        self._audio: Observation | None = None
+        self._last_frame: VideoFrame | None = None
+        self._last_analysis: float | None = None  # time of the last analysed frame
+        self._last_audio: float | None = None
+        self._analysed_times: collections.deque[float] = collections.deque()
+        self._pending_frame: VideoFrame | None = None
+        self._frame_ready = asyncio.Event()
+        self._frames: asyncio.Queue[VideoFrame] = asyncio.Queue(maxsize=2)  # replay mode only
+        self._audio_chunks: asyncio.Queue[tuple[np.ndarray, float]] = asyncio.Queue(maxsize=8)  # replay mode only
+        self._audio_windows: collections.deque[tuple[int, AudioWindow]] = collections.deque()
+        self._audio_ready = asyncio.Event()
+        self._windowers = [AudioWindower(a.window_seconds, a.hop_seconds) for a in analyzers.audio]
+        self._ended = asyncio.Event()
+        self._last_published: dict | None = None
+        self._last_published_at = 0.0
+        self._connected_since: float | None = None
+
+    # --------------------------------------------------------------------------- called from the source thread
+
+    def on_connected(self, has_audio: bool) -> None:
+        self._call(self._set_connected, True, has_audio, None)
+
+    def on_disconnected(self, reason: str) -> None:
+        self._call(self._set_connected, False, None, reason)
+
+    def on_end(self) -> None:
+        self._call(self._ended.set)
+
+    def on_video(self, frame: VideoFrame) -> None:
+        if self.live:
+            self._call(self._offer_frame, frame)
+        else:
+            self._put_blocking(self._frames, frame)
+
+    def on_audio(self, samples: np.ndarray, start_time: float) -> None:
+        if not self._windowers:
+            return
+        if self.live:
+            self._call(self._offer_audio, samples, start_time)
+        else:
+            self._put_blocking(self._audio_chunks, (samples, start_time))
+
+    def _call(self, func, *args) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(func, *args)
+            except RuntimeError:  # loop closed while shutting down
+                pass
+
+    def _put_blocking(self, queue: asyncio.Queue, item) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+        while True:
+            try:
+                future.result(timeout=0.5)
+                return
+            except TimeoutError:
+                if loop.is_closed() or self._ended.is_set() or self.source.stopping:
+                    future.cancel()
+                    return
+
+    # ---------------------------------------------------------------------------------- on the event loop
+
+    def _set_connected(self, connected: bool, has_audio: bool | None, reason: str | None) -> None:
+        self.health.connected = connected
+        self.health.reconnects = self.source.stats.reconnects
+        if connected:
+            self.health.has_audio = has_audio
+            self.health.last_error = None
+            self._connected_since = time.time()
+        else:
+            self.health.last_error = reason
+            self._connected_since = None
+        self._evaluate(time.time() if self.live else self._clock())
+
+    def _offer_frame(self, frame: VideoFrame) -> None:
+        if self._pending_frame is not None:
+            self.health.dropped_frames += 1
+        self._pending_frame = frame
+        self._frame_ready.set()
+
+    def _offer_audio(self, samples: np.ndarray, start_time: float) -> None:
+        for index, windower in enumerate(self._windowers):
+            for window in windower.push(samples, start_time):
+                self._audio_windows.append((index, window))
+        while len(self._audio_windows) > AUDIO_BACKLOG * max(1, len(self._windowers)):
+            self._audio_windows.popleft()
+            self.health.dropped_audio_windows += 1
+        if self._audio_windows:
+            self._audio_ready.set()
+
+    async def run(self) -> None:
+        """Monitor until cancelled (live) or until the file ends (``stop_at_end``)."""
+        self._loop = asyncio.get_running_loop()
+        for name, why in self.coverage.missing.items():
+            log.warning("camera %s: analyzer '%s' is not available: %s", self.camera, name, why)
+        if self.coverage.undetectable:
+            log.warning("camera %s: NOT detected on this camera: %s", self.camera, ", ".join(self.coverage.undetectable))
+        tasks = [
+            asyncio.create_task(self._video_loop(), name=f"{self.camera}-video"),
+            asyncio.create_task(self._audio_loop(), name=f"{self.camera}-audio"),
+        ]
+        if self.live:
+            tasks.append(asyncio.create_task(self._tick_loop(), name=f"{self.camera}-tick"))
+        self._evaluate(time.time())  # publish "not connected yet" right away
+        self.source.start()
+        ended = asyncio.create_task(self._ended.wait(), name=f"{self.camera}-ended")
+        try:
+            done, _ = await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not ended:
+                    task.result()  # a loop died: re-raise rather than monitor half-way
+                    raise RuntimeError(f"camera {self.camera}: {task.get_name()} stopped unexpectedly")
+            await self._drain()
+        finally:
+            self._ended.set()  # releases a source thread blocked on a full queue
+            self.source.stop(timeout=0.5)
+            for task in [*tasks, ended]:
+                task.cancel()
+            await asyncio.gather(*tasks, ended, return_exceptions=True)
+
+    async def _drain(self) -> None:
+        """Replay mode: let the frames and audio already read through the analyzers before returning."""
+        await self._frames.join()
+        await self._audio_chunks.join()
+
+    async def _video_loop(self) -> None:
+        while True:
+            if self.live:
+                await self._frame_ready.wait()
+                self._frame_ready.clear()
+                frame, self._pending_frame = self._pending_frame, None
+                if frame is not None:
+                    await self._process_frame(frame)
+            else:
+                frame = await self._frames.get()
+                try:
+                    await self._process_frame(frame)
+                finally:
+                    self._frames.task_done()
+
+    async def _process_frame(self, frame: VideoFrame) -> None:
+        observation = await self._analyze(self.analyzers.video, frame)
+        if observation is None:
+            return
+        self._vision = observation
+        self._last_frame = frame
+        self._last_analysis = frame.timestamp
+        self._analysed_times.append(frame.timestamp)
+        self._evaluate(frame.timestamp, frame=frame)
+
+    async def _audio_loop(self) -> None:
+        while True:
+            if self.live:
+                await self._audio_ready.wait()
+                self._audio_ready.clear()
+            else:
+                samples, start_time = await self._audio_chunks.get()
+                self._offer_audio(samples, start_time)
+            try:
+                while self._audio_windows:
+                    index, window = self._audio_windows.popleft()
+                    await self._process_audio(index, window)
+            finally:
+                if not self.live:
+                    self._audio_chunks.task_done()
+
+    async def _process_audio(self, index: int, window: AudioWindow) -> None:
+        observation = await self._analyze([self.analyzers.audio[index]], window)
+        if observation is None:
+            return
+        self._audio = observation if self._audio is None else self._audio.merged_with(observation)
+        self._last_audio = window.end_time
+        self._evaluate(time.time() if self.live else window.end_time)
+
+    async def _analyze(self, analyzers, item) -> Observation | None:
+        """Run analyzers on a frame or window in the executor; ``None`` if one of them failed."""
+        observation = Observation()
+        for analyzer in analyzers:
+            try:
+                if self.executor is None:
+                    result = analyzer.analyze(item)
+                else:
+                    result = await asyncio.get_running_loop().run_in_executor(self.executor, analyzer.analyze, item)
+            except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the camera
+                self.health.analysis_errors += 1
+                self.health.last_error = f"analyzer {analyzer.name}: {type(exc).__name__}: {exc}"
+                log.exception("camera %s: analyzer %s failed", self.camera, analyzer.name)
+                return None
+            observation = observation.merged_with(result)
+        return observation
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self._evaluate(time.time())
+
+    def _clock(self) -> float:
+        return self._last_analysis if self._last_analysis is not None else time.time()
+
+    # --------------------------------------------------------------------------------------------- rules
+
+    def set_enabled(self, enabled: bool) -> None:
+        if enabled == self.rules.enabled:
+            return
+        self.rules.enabled = enabled
+        now = time.time()
+        log.warning("camera %s: monitoring switched %s", self.camera, "ON" if enabled else "OFF")
+        self._emit_event("monitoring_enabled" if enabled else "monitoring_disabled", now)
+        self._evaluate(now, force=True)
+
+    def snooze(self, seconds: float) -> None:
+        now = time.time()
+        self.rules.snooze(seconds, now)
+        if seconds > 0:
+            log.warning("camera %s: alerts snoozed for %.0f s", self.camera, seconds)
+            self._emit_event("snoozed", now, details={"snoozed_until": self.rules.snoozed_until})
+        else:
+            log.info("camera %s: snooze cancelled", self.camera)
+            self._emit_event("snooze_cancelled", now)
+        self._evaluate(now, force=True)
+
+    def _stalled(self, now: float) -> bool:
+        if not self.health.connected:
+            return False
+        reference = self._last_analysis
+        if reference is None or (self._connected_since is not None and self._connected_since > reference):
+            reference = self._connected_since
+        return reference is not None and now - reference > self.config.stall_timeout
+
+    def _evaluate(self, now: float, frame: VideoFrame | None = None, force: bool = False) -> None:
+        stalled = self._stalled(now)
+        vision_fresh = self._last_analysis is not None and now - self._last_analysis <= self.config.stall_timeout
+        audio_fresh = self._last_audio is not None and now - self._last_audio <= self.config.stall_timeout
+        raw = raw_conditions(
+            self._vision if vision_fresh else None,
+            self._audio if audio_fresh else None,
+            connected=self.health.connected,
+            stalled=stalled,
+        )
+        result = self.rules.update(raw, now)
+        self._update_health(now)
+        observation = (self._vision or Observation()).merged_with(self._audio or Observation())
+        state = build_state(
+            camera=self.camera,
+            name=self.name,
+            now=now,
+            frame_time=frame.timestamp if frame else (self._last_frame.timestamp if self._last_frame else None),
+            pts=frame.pts if frame else None,
+            observation=observation,
+            rules=result,
+            enabled=self.rules.enabled,
+            snoozed_until=self.rules.snoozed_until,
+            health=self.health,
+            stalled=stalled,
+            coverage=self.coverage,
+        )
+        self._emit_transitions(result, now)
+        changed = self._last_published is None or significant(state) != significant(self._last_published)
+        due = now - self._last_published_at >= self.config.state_interval
+        if force or changed or due or (not self.live and frame is not None):
+            self.publisher.camera_state(self.camera, state)
+            self._last_published = state
+            self._last_published_at = now
+
+    def _update_health(self, now: float) -> None:
+        times = self._analysed_times
+        while times and times[0] < now - FPS_WINDOW:
+            times.popleft()
+        span = min(FPS_WINDOW, now - times[0]) if times else 0.0
+        self.health.fps = (len(times) - 1) / span if len(times) > 1 and span > 0 else 0.0
+        self.health.last_frame_age = None if self._last_analysis is None else max(0.0, now - self._last_analysis)
+        self.health.reconnects = self.source.stats.reconnects
+
+    def _emit_transitions(self, result: RulesResult, now: float) -> None:
+        snapshot_sent = False
+        for transition in result.transitions:
+            kind = "danger_started" if transition.condition == "danger" and transition.active else (
+                "danger_cleared" if transition.condition == "danger" else event_type(transition))
+            details = {
+                "face": self._vision.face_state if self._vision else None,
+                "posture": self._vision.posture if self._vision else None,
+                "cry_probability": self._audio.cry_probability if self._audio else None,
+            }
+            self._emit_event(kind, now, reasons=transition.reasons or result.reasons,
+                             condition=None if transition.condition == "danger" else transition.condition,
+                             details=details)
+            if transition.active and not snapshot_sent:
+                snapshot_sent = self._send_snapshot()
+
+    def _emit_event(self, kind: str, now: float, reasons=(), condition: str | None = None,
+                    details: dict | None = None) -> None:
+        event = build_event(kind, camera=self.camera, name=self.name, at=now, reasons=reasons,
+                            condition=condition, details=details)
+        level = logging.WARNING if kind.endswith("_started") or kind == "monitoring_disabled" else logging.INFO
+        log.log(level, "camera %s: %s %s", self.camera, kind, ", ".join(event["reasons"]))
+        self.publisher.camera_event(self.camera, event)
+
+    def _send_snapshot(self) -> bool:
+        if self._last_frame is None:
+            return False
+        try:
+            self.publisher.camera_snapshot(self.camera, encode_jpeg(self._last_frame.image))
+        except Exception:  # noqa: BLE001 - a snapshot is a nicety; the event itself went out
+            log.exception("camera %s: snapshot failed", self.camera)
+            return False
+        return True

@@ -1,0 +1,1 @@
+"""MQTT output: state, events, snapshots, commands and Home Assistant discovery."""

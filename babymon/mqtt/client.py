@@ -1,0 +1,247 @@
+"""The MQTT connection: publishes what the monitors produce, and passes commands back to them.
+
+What survives a broker outage, and how:
+
+* **State** is kept as the latest payload per retained topic. Whatever changed while the broker was away
+  (and, after a reconnect, everything) is published again, so the retained state is current at once.
+* **Events** wait in a bounded queue (``mqtt.event_queue_size``, default 1000; the oldest is dropped and
+  counted when it is full) and are removed only once the broker has acknowledged them (QoS 1), so an
+  event in flight when the connection breaks is sent again. Each event has an ``id`` for de-duplication.
+* ``<prefix>/available`` is ``online`` while connected and ``offline`` as the retained last will.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import ssl
+from typing import Protocol
+
+import aiomqtt
+
+from babymon.backoff import Backoff
+from babymon.config import MqttConfig
+from babymon.mqtt.commands import parse_enabled, parse_snooze
+from babymon.mqtt.discovery import discovery_messages
+from babymon.mqtt.payloads import FIELDS, field_payloads
+from babymon.mqtt.topics import Topics
+
+log = logging.getLogger(__name__)
+
+REGISTRY_WAIT = 1.5  # seconds to wait for the retained list of previously announced cameras
+
+
+class CommandHandler(Protocol):
+    def set_enabled(self, camera: str, enabled: bool) -> None: ...
+    def snooze(self, camera: str, seconds: float) -> None: ...
+
+
+class MqttPublisher:
+    """Implements the monitors' ``Publisher`` over MQTT. Run :meth:`run` as a task."""
+
+    def __init__(self, config: MqttConfig, cameras: dict[str, str], snooze_seconds: dict[str, int],
+                 commands: CommandHandler | None = None):
+        self.config = config
+        self.topics = Topics(config.topic_prefix, config.discovery_prefix)
+        self.cameras = cameras  # key → display name
+        self.snooze_seconds = snooze_seconds
+        self.commands = commands
+        self.connected = False
+        self.events_dropped = 0
+        self.connections = 0
+        self._retained: dict[str, str | bytes] = {}
+        self._dirty: dict[str, None] = {}  # ordered set of retained topics not yet sent on this connection
+        self._events: collections.deque[tuple[str, str]] = collections.deque()
+        self._wake = asyncio.Event()
+        self._registry: asyncio.Future[dict] | None = None
+        self._client: aiomqtt.Client | None = None
+
+    # ------------------------------------------------------------------------------------ Publisher side
+
+    def camera_state(self, camera: str, state: dict) -> None:
+        self._set(self.topics.camera(camera, "state"), json.dumps(state, separators=(",", ":")))
+        for field, payload in field_payloads(state).items():
+            self._set(self.topics.camera(camera, field), payload)
+
+    def camera_event(self, camera: str, event: dict) -> None:
+        if len(self._events) >= self.config.event_queue_size:
+            self._events.popleft()
+            self.events_dropped += 1
+            log.error("MQTT event queue full (%d): dropped the oldest event", self.config.event_queue_size)
+        payload = json.dumps({**event, "event_type": event["type"]}, separators=(",", ":"))
+        self._events.append((self.topics.camera(camera, "events"), payload))
+        self._wake.set()
+
+    def camera_snapshot(self, camera: str, jpeg: bytes) -> None:
+        self._set(self.topics.camera(camera, "snapshot"), jpeg)
+
+    def _set(self, topic: str, payload: str | bytes) -> None:
+        if self._retained.get(topic) == payload:
+            return
+        self._retained[topic] = payload
+        self._dirty[topic] = None
+        self._wake.set()
+
+    @property
+    def queued_events(self) -> int:
+        return len(self._events)
+
+    # ------------------------------------------------------------------------------------ connection
+
+    def _make_client(self) -> aiomqtt.Client:
+        cfg = self.config
+        tls_context = None
+        if cfg.tls.enabled:
+            tls_context = ssl.create_default_context(cafile=str(cfg.tls.ca_file) if cfg.tls.ca_file else None)
+            if cfg.tls.cert_file:
+                tls_context.load_cert_chain(str(cfg.tls.cert_file), str(cfg.tls.key_file) if cfg.tls.key_file else None)
+            if cfg.tls.insecure:
+                tls_context.check_hostname = False
+                tls_context.verify_mode = ssl.CERT_NONE
+        return aiomqtt.Client(
+            cfg.host,
+            cfg.port,
+            username=cfg.username,
+            password=cfg.password.get_secret_value() if cfg.password else None,
+            identifier=cfg.client_id,
+            keepalive=cfg.keepalive,
+            will=aiomqtt.Will(self.topics.available, "offline", qos=1, retain=True),
+            tls_context=tls_context,
+            timeout=10,
+        )
+
+    async def run(self) -> None:
+        """Stay connected until cancelled, reconnecting with backoff."""
+        backoff = Backoff(self.config.reconnect_initial or 0.1, max(self.config.reconnect_max, 0.1))
+        where = f"{self.config.host}:{self.config.port}"
+        while True:
+            try:
+                async with self._make_client() as client:
+                    self._client = client
+                    self.connected = True
+                    self.connections += 1
+                    log.info("MQTT: connected to %s", where)
+                    try:
+                        await self._serve(client, backoff)
+                    finally:
+                        self.connected = False
+                        self._client = None
+                        await self._say_offline(client)
+            except aiomqtt.MqttError as exc:
+                self.connected = False
+                delay = backoff.next_delay()
+                log.error("MQTT: broker %s unavailable (%s); %d events queued; retrying in %.1f s",
+                          where, exc, len(self._events), delay)
+                await asyncio.sleep(delay)
+
+    async def _say_offline(self, client: aiomqtt.Client) -> None:
+        """On a clean shutdown, say so instead of waiting for the broker to send the last will."""
+        task = asyncio.current_task()
+        if task is None or not task.cancelling():
+            return
+        try:
+            await asyncio.wait_for(client.publish(self.topics.available, "offline", qos=1, retain=True), 2)
+        except (aiomqtt.MqttError, TimeoutError):
+            pass
+
+    async def _serve(self, client: aiomqtt.Client, backoff: Backoff) -> None:
+        self._registry = asyncio.get_running_loop().create_future()
+        receiver = asyncio.create_task(self._receive(client))
+        sender: asyncio.Task | None = None
+        try:
+            await client.subscribe([(f, 1) for f in self.topics.command_filters()] + [(self.topics.ha_status, 1)])
+            await client.publish(self.topics.available, "online", qos=1, retain=True)
+            if self.config.discovery:
+                await client.subscribe(self.topics.registry, qos=1)
+                await self._announce(client, clean_up=True)
+            self._dirty = dict.fromkeys(self._retained)  # everything is news to a fresh connection
+            backoff.reset()
+            sender = asyncio.create_task(self._send(client))
+            done, _ = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # re-raise MqttError from whichever side failed
+        finally:
+            for task in (receiver, sender):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(receiver, *([sender] if sender else []), return_exceptions=True)
+
+    async def _send(self, client: aiomqtt.Client) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._dirty:
+                topic = next(iter(self._dirty))
+                await client.publish(topic, self._retained[topic], qos=1, retain=True)
+                self._dirty.pop(topic, None)
+            while self._events:
+                topic, payload = self._events[0]
+                await client.publish(topic, payload, qos=1)
+                self._events.popleft()  # only once acknowledged
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic = message.topic.value
+            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload or "").encode()
+            if topic == self.topics.registry:
+                if self._registry is not None and not self._registry.done():
+                    try:
+                        self._registry.set_result(json.loads(payload or b"{}"))
+                    except json.JSONDecodeError:
+                        self._registry.set_result({})
+            elif topic == self.topics.ha_status:
+                if payload.strip() == b"online":
+                    log.info("MQTT: Home Assistant came online; re-sending discovery")
+                    await self._announce(client, clean_up=False)
+                    self._dirty = dict.fromkeys(self._retained)
+                    self._wake.set()
+            else:
+                self._handle_command(topic, payload)
+
+    def _handle_command(self, topic: str, payload: bytes) -> None:
+        parsed = self.topics.parse_command(topic)
+        if parsed is None or self.commands is None:
+            return
+        camera, command = parsed
+        if camera not in self.cameras:
+            log.warning("MQTT: command for unknown camera '%s' on %s ignored", camera, topic)
+            return
+        try:
+            if command == "enabled":
+                self.commands.set_enabled(camera, parse_enabled(payload))
+            else:
+                self.commands.snooze(camera, parse_snooze(payload))
+        except ValueError as exc:
+            log.warning("MQTT: bad payload on %s: %s", topic, exc)
+
+    # ------------------------------------------------------------------------------------ discovery
+
+    def _camera_topics(self, camera: str) -> dict[str, str]:
+        return discovery_messages(self.topics, camera, self.cameras[camera], self.snooze_seconds.get(camera, 1800))
+
+    async def _announce(self, client: aiomqtt.Client, *, clean_up: bool) -> None:
+        announced: dict[str, list[str]] = {}
+        for camera in self.cameras:
+            messages = self._camera_topics(camera)
+            for topic, payload in messages.items():
+                await client.publish(topic, payload, qos=1, retain=True)
+            announced[camera] = [*messages, *self._state_topics(camera)]
+        if not clean_up:
+            return
+        try:
+            previous = await asyncio.wait_for(asyncio.shield(self._registry), REGISTRY_WAIT) if self._registry else {}
+        except TimeoutError:
+            previous = {}
+        for camera, old_topics in (previous.get("cameras") or {}).items():
+            if camera in self.cameras or not isinstance(old_topics, list):
+                continue
+            log.warning("MQTT: camera '%s' is no longer configured; removing its Home Assistant entities", camera)
+            for topic in old_topics:
+                if isinstance(topic, str) and topic.startswith((self.topics.prefix + "/", self.topics.discovery_prefix + "/")):
+                    await client.publish(topic, b"", qos=1, retain=True)
+        await client.publish(self.topics.registry, json.dumps({"cameras": announced}), qos=1, retain=True)
+
+    def _state_topics(self, camera: str) -> list[str]:
+        return [self.topics.camera(camera, f) for f in ("state", "snapshot", *FIELDS)]
