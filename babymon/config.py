@@ -114,7 +114,7 @@ class StreamConfig(_Strict):
     transport: Literal["tcp", "udp"] = "tcp"
     timeout: Seconds = Field(10.0, description="connect and read timeout")
     retry_initial: Seconds = 1.0
-    retry_max: Seconds = 60.0
+    retry_max: Seconds = Field(10.0, description="longest wait between reconnects: a camera that is back is picked up quickly")
     audio: bool = Field(True, description="decode the audio track (16 kHz mono) when there is one")
 
 
@@ -124,22 +124,33 @@ class RuleConfig(_Strict):
     off_delay: Seconds = Field(10.0, description="the condition must be absent this long before it turns off")
 
 
-def _default_rules() -> dict[str, RuleConfig]:
-    return {
-        "face_covered": RuleConfig(on_delay=3, off_delay=10),
-        "prone": RuleConfig(on_delay=10, off_delay=10),
-        "standing": RuleConfig(on_delay=3, off_delay=10),
-        "crying": RuleConfig(on_delay=2, off_delay=15),
-        "monitor_unavailable": RuleConfig(on_delay=10, off_delay=0),
-    }
+RULE_DEFAULTS: dict[str, RuleConfig] = {
+    "face_covered": RuleConfig(on_delay=3, off_delay=10),
+    "prone": RuleConfig(on_delay=10, off_delay=10),
+    "standing": RuleConfig(on_delay=3, off_delay=10),
+    "crying": RuleConfig(on_delay=2, off_delay=15),
+    "monitor_unavailable": RuleConfig(on_delay=10, off_delay=0),
+}
 
 
 class RulesConfig(_Strict):
-    face_covered: RuleConfig = _default_rules()["face_covered"]
-    prone: RuleConfig = _default_rules()["prone"]
-    standing: RuleConfig = _default_rules()["standing"]
-    crying: RuleConfig = _default_rules()["crying"]
-    monitor_unavailable: RuleConfig = _default_rules()["monitor_unavailable"]
+    face_covered: RuleConfig = RULE_DEFAULTS["face_covered"]
+    prone: RuleConfig = RULE_DEFAULTS["prone"]
+    standing: RuleConfig = RULE_DEFAULTS["standing"]
+    crying: RuleConfig = RULE_DEFAULTS["crying"]
+    monitor_unavailable: RuleConfig = RULE_DEFAULTS["monitor_unavailable"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_unset_timings(cls, data: Any) -> Any:
+        """``prone: {on_delay: 30}`` changes only that: the rest comes from prone's own defaults."""
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: {**RULE_DEFAULTS[key].model_dump(), **value}
+            if key in RULE_DEFAULTS and isinstance(value, dict) else value
+            for key, value in data.items()
+        }
 
     def get(self, condition: str) -> RuleConfig:
         return getattr(self, condition)
@@ -208,16 +219,15 @@ class Config(_Strict):
     cameras: dict[str, CameraConfig]
     logging: LoggingConfig = LoggingConfig()
 
-    @model_validator(mode="after")
-    def _camera_keys(self) -> Config:
-        if not self.cameras:
-            raise ValueError("cameras: at least one camera is required")
-        for key in self.cameras:
+    @field_validator("cameras")
+    @classmethod
+    def _camera_keys(cls, cameras: dict[str, CameraConfig]) -> dict[str, CameraConfig]:
+        if not cameras:
+            raise ValueError("at least one camera is required")
+        for key in cameras:
             if not CAMERA_KEY.match(key):
-                raise ValueError(
-                    f"cameras.{key}: camera keys are lower-case letters, digits and '_' (they become MQTT topics)"
-                )
-        return self
+                raise ValueError(f"camera key '{key}' must be lower-case letters, digits and '_' (it becomes an MQTT topic)")
+        return cameras
 
     def camera_name(self, key: str) -> str:
         return self.cameras[key].name or key.replace("_", " ").title()

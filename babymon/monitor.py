@@ -82,7 +82,7 @@ class CameraMonitor:
         self._last_frame: VideoFrame | None = None
         self._last_analysis: float | None = None  # time of the last analysed frame
         self._last_audio: float | None = None
-        self._analysed_times: collections.deque[float] = collections.deque()
+        self._analysed: collections.deque[tuple[float, float]] = collections.deque()  # (timestamp, pts)
         self._pending_frame: VideoFrame | None = None
         self._frame_ready = asyncio.Event()
         self._frames: asyncio.Queue[VideoFrame] = asyncio.Queue(maxsize=2)  # replay mode only
@@ -151,6 +151,7 @@ class CameraMonitor:
             self.health.has_audio = has_audio
             self.health.last_error = None
             self._connected_since = time.time()
+            self._analysed.clear()  # a new connection starts its timestamps over
         else:
             self.health.last_error = reason
             self._connected_since = None
@@ -229,7 +230,7 @@ class CameraMonitor:
         self._vision = observation
         self._last_frame = frame
         self._last_analysis = frame.timestamp
-        self._analysed_times.append(frame.timestamp)
+        self._analysed.append((frame.timestamp, frame.pts))
         self._evaluate(frame.timestamp, frame=frame)
 
     async def _audio_loop(self) -> None:
@@ -347,13 +348,15 @@ class CameraMonitor:
             self._last_published_at = now
 
     def _update_health(self, now: float) -> None:
-        times = self._analysed_times
-        while times and times[0] < now - FPS_WINDOW:
-            times.popleft()
-        span = min(FPS_WINDOW, now - times[0]) if times else 0.0
-        self.health.fps = (len(times) - 1) / span if len(times) > 1 and span > 0 else 0.0
+        # analysed frames per second of stream time: immune to the burst of buffered frames at connect
+        samples = self._analysed
+        while samples and samples[0][0] < now - FPS_WINDOW:
+            samples.popleft()
+        span = samples[-1][1] - samples[0][1] if len(samples) > 1 else 0.0
+        self.health.fps = (len(samples) - 1) / span if span >= 1.0 else 0.0
         self.health.last_frame_age = None if self._last_analysis is None else max(0.0, now - self._last_analysis)
         self.health.reconnects = self.source.stats.reconnects
+        self.health.decoded_frames = self.source.stats.decoded_frames
 
     def _emit_transitions(self, result: RulesResult, now: float) -> None:
         snapshot_sent = False

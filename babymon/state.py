@@ -25,6 +25,7 @@ class Health:
     fps: float = 0.0  # analysed frames per second, last 10 s
     last_frame_age: float | None = None  # seconds since the last analysed frame
     reconnects: int = 0
+    decoded_frames: int = 0
     dropped_frames: int = 0
     dropped_audio_windows: int = 0
     analysis_errors: int = 0
@@ -37,6 +38,7 @@ class Health:
             "fps": round(self.fps, 2),
             "last_frame_age": None if self.last_frame_age is None else round(self.last_frame_age, 3),
             "reconnects": self.reconnects,
+            "decoded_frames": self.decoded_frames,
             "dropped_frames": self.dropped_frames,
             "dropped_audio_windows": self.dropped_audio_windows,
             "analysis_errors": self.analysis_errors,

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import av
 import av.error
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from babymon.analyzers.base import VideoFrame
 from babymon.audio_windows import SAMPLE_RATE
@@ -158,6 +159,7 @@ class StreamSource:
     def _decode(self, container, video, audio) -> None:
         interval = 1.0 / self.config.detect.fps
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE) if audio else None
+        reformatter = VideoReformatter()  # reused: a fresh scaler per frame costs ~6x the conversion itself
         connected_at: float | None = None
         next_sample_pts: float | None = None
         tolerance = 0.25 / max(float(video.average_rate or 30), 1.0)  # a quarter frame of timestamp jitter
@@ -176,11 +178,11 @@ class StreamSource:
                     if frame.time is None:
                         continue
                     pts = frame.time + pts_offset
-                    if self.is_file and self.realtime:
-                        self._pace(anchor_wall + pts)
                     if isinstance(frame, av.AudioFrame):
                         self._emit_audio(resampler, frame, anchor_wall + pts)
                         continue
+                    if self.is_file and self.realtime:
+                        self._pace(anchor_wall + pts)
                     self.stats.decoded_frames += 1
                     last_pts = pts
                     if connected_at is None:
@@ -200,7 +202,7 @@ class StreamSource:
                     if size is None:
                         size = scaled_size(frame.width, frame.height, self.config.detect.width,
                                            self.config.detect.height)
-                    image = frame.to_ndarray(width=size[0], height=size[1], format="bgr24")
+                    image = reformatter.reformat(frame, width=size[0], height=size[1], format="bgr24").to_ndarray()
                     timestamp = time.time() if self.realtime else anchor_wall + pts
                     self.sink.on_video(VideoFrame(self.camera, image, timestamp, pts, self.stats.sampled_frames))
                     self.stats.sampled_frames += 1

@@ -1,0 +1,233 @@
+"""``babymon bench``: what ingestion and publishing cost, outside the models.
+
+Runs the real daemon (``babymon run``) as a child process with N cameras replaying a clip in real time,
+against a real mosquitto, with no analyzers, and every analysed frame published (``state_interval: 0``).
+A subscriber in this process measures the latency from each frame's timestamp (when it was decoded) to
+the arrival of its state message. The daemon's CPU time is read from /proc.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import yaml
+
+TARGET_CPU_PERCENT = 25.0  # of one core, all cameras together, outside the models
+TARGET_P95_MS = 100.0
+
+
+def make_clip(path: Path, seconds: float = 30, width: int = 640, height: int = 480, fps: int = 15,
+              audio: bool = True, bitrate: int = 800_000) -> Path:
+    """A camera-like H.264 + AAC clip: a moving scene with sensor noise, 1 key frame per second."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:height, 0:width]
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.bit_rate = bitrate
+        video.options = {"preset": "veryfast", "g": str(fps), "bf": "0"}
+        sound = None
+        if audio:
+            sound = out.add_stream("aac", rate=16000)
+            sound.layout = "mono"
+            sound.time_base = Fraction(1, 16000)
+        samples_done = 0
+        for i in range(int(seconds * fps)):
+            shift = i * 3
+            base = ((xx + shift) % width * 255 // width).astype(np.uint8)
+            image = np.stack([base, ((yy + shift // 2) % height * 255 // height).astype(np.uint8),
+                              np.full_like(base, 90)], axis=-1)
+            cy, cx = height // 2 + int(60 * np.sin(i / 15)), width // 2 + int(120 * np.cos(i / 20))
+            image[max(0, cy - 40):cy + 40, max(0, cx - 40):cx + 40] = (220, 180, 160)
+            image = np.clip(image.astype(np.int16) + rng.integers(-6, 7, image.shape), 0, 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+            if sound is not None:
+                until = int((i + 1) / fps * 16000)
+                while samples_done + 1024 <= until:
+                    t = (samples_done + np.arange(1024)) / 16000
+                    pcm = (0.2 * np.sin(2 * np.pi * 440 * t) + 0.02 * rng.standard_normal(1024)).astype(np.float32)
+                    chunk = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="fltp", layout="mono")
+                    chunk.sample_rate, chunk.pts = 16000, samples_done
+                    out.mux(sound.encode(chunk))
+                    samples_done += 1024
+        out.mux(video.encode(None))
+        if sound is not None:
+            out.mux(sound.encode(None))
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _start_mosquitto(workdir: Path) -> tuple[subprocess.Popen, int]:
+    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    if binary is None:
+        raise SystemExit("babymon bench: mosquitto is not installed; install it or pass --broker HOST:PORT")
+    port = _free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("babymon bench: mosquitto did not start")
+
+
+class _LatencyProbe:
+    def __init__(self, host: str, port: int):
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.latencies: list[float] = []
+        self.last_state: dict[str, dict] = {}
+        self.recording = False
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"babymon-bench-{os.getpid()}")
+        self._client.on_message = self._on_message
+        self._client.on_connect = lambda c, *_: c.subscribe("babymon/+/state", qos=0)
+        self._client.connect(host, port)
+        self._client.loop_start()
+
+    def _on_message(self, client, userdata, message) -> None:
+        arrived = time.time()
+        if not message.payload:
+            return
+        state = json.loads(message.payload)
+        self.last_state[state["camera"]] = state
+        if self.recording and state.get("pts") is not None and state.get("frame_time"):
+            self.latencies.append(arrived - state["frame_time"])
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()
+
+
+def run_benchmark(args) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="babymon-bench-"))
+    broker = None
+    daemon = None
+    try:
+        if args.clip:
+            clip = Path(args.clip)
+        else:
+            print(f"making a 30 s 640x480 {args.source_fps} fps H.264+AAC clip ...", file=sys.stderr)
+            clip = make_clip(workdir / "clip.mp4", fps=args.source_fps)
+        if args.broker:
+            host, _, port_text = args.broker.rpartition(":")
+            host, port = host or "127.0.0.1", int(port_text)
+        else:
+            broker, port = _start_mosquitto(workdir)
+            host = "127.0.0.1"
+        cameras = {f"bench{i}": {"url": str(clip), "loop": True, "realtime": True} for i in range(args.cameras)}
+        config = {
+            "mqtt": {"host": host, "port": port, "topic_prefix": "babymon", "discovery": False},
+            "defaults": {"detect": {"fps": args.fps}, "analyzers": [], "state_interval": 0},
+            "cameras": cameras,
+        }
+        config_path = workdir / "bench.yaml"
+        config_path.write_text(yaml.safe_dump(config))
+        probe = _LatencyProbe(host, port)
+        daemon = subprocess.Popen([sys.executable, "-m", "babymon", "run", "-c", str(config_path),
+                                   "--log-level", "WARNING"], stderr=subprocess.PIPE, text=True)
+        warmup = 5.0
+        print(f"warming up {warmup:.0f} s, then measuring {args.seconds:.0f} s with {args.cameras} cameras ...",
+              file=sys.stderr)
+        time.sleep(warmup)
+        if daemon.poll() is not None:
+            raise SystemExit(f"babymon bench: the daemon exited early:\n{daemon.stderr.read()}")
+        before = {k: dict(v["health"]) for k, v in probe.last_state.items()}
+        cpu0, t0 = _cpu_seconds(daemon.pid), time.time()
+        probe.recording = True
+        _sleep_with_progress(args.seconds)
+        probe.recording = False
+        cpu1, t1 = _cpu_seconds(daemon.pid), time.time()
+        after = {k: dict(v["health"]) for k, v in probe.last_state.items()}
+        probe.close()
+        elapsed = t1 - t0
+        cpu_percent = 100.0 * (cpu1 - cpu0) / elapsed
+        decoded = [(after[k]["decoded_frames"] - before.get(k, {}).get("decoded_frames", 0)) / elapsed for k in after]
+        analysed = [after[k]["fps"] for k in after]
+        dropped = sum(after[k]["dropped_frames"] for k in after)
+        lat = sorted(probe.latencies)
+        result = {
+            "cameras": args.cameras,
+            "cameras_reporting": len(after),
+            "seconds": round(elapsed, 1),
+            "detect_fps": args.fps,
+            "decode_fps_per_camera": round(statistics.mean(decoded), 2) if decoded else 0.0,
+            "analysed_fps_per_camera": round(statistics.mean(analysed), 2) if analysed else 0.0,
+            "cpu_percent_of_one_core": round(cpu_percent, 1),
+            "cpu_percent_per_camera": round(cpu_percent / max(1, args.cameras), 2),
+            "dropped_frames": dropped,
+            "state_messages": len(lat),
+            "latency_ms_p50": round(1000 * lat[len(lat) // 2], 1) if lat else None,
+            "latency_ms_p95": round(1000 * lat[int(len(lat) * 0.95)], 1) if lat else None,
+            "latency_ms_max": round(1000 * lat[-1], 1) if lat else None,
+        }
+        _report(result, args.json)
+        return 0
+    finally:
+        if daemon is not None and daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(10)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+        if broker is not None:
+            broker.terminate()
+            broker.wait(5)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _sleep_with_progress(seconds: float) -> None:
+    end = time.time() + seconds
+    while (left := end - time.time()) > 0:
+        print(f"\r  measuring ... {left:4.0f} s left", end="", file=sys.stderr, flush=True)
+        time.sleep(min(1.0, left))
+    print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
+
+
+def _report(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    cpu_ok = result["cpu_percent_of_one_core"] < TARGET_CPU_PERCENT
+    p95 = result["latency_ms_p95"]
+    lat_ok = p95 is not None and p95 < TARGET_P95_MS
+    print(f"babymon bench: {result['cameras']} cameras x {result['detect_fps']:g} fps, "
+          f"{result['seconds']} s measured (no models)")
+    print(f"  decode fps per camera     {result['decode_fps_per_camera']}")
+    print(f"  analysed fps per camera   {result['analysed_fps_per_camera']}")
+    print(f"  CPU, % of one core        {result['cpu_percent_of_one_core']}  "
+          f"({result['cpu_percent_per_camera']} per camera)  target < {TARGET_CPU_PERCENT:g}: "
+          f"{'met' if cpu_ok else 'NOT met'}")
+    print(f"  dropped frames            {result['dropped_frames']}")
+    print(f"  state latency ms          p50 {result['latency_ms_p50']}  p95 {p95}  max {result['latency_ms_max']}  "
+          f"({result['state_messages']} messages)  target p95 < {TARGET_P95_MS:g}: {'met' if lat_ok else 'NOT met'}")

@@ -1,0 +1,109 @@
+"""`make demo`: babymon end to end on this machine, with nothing but loopback.
+
+Starts a mosquitto broker and an RTSP "camera" (GStreamer, serving a real baby clip from ../shared/data when
+it is there, else a generated clip), runs `babymon run` against them, prints what Home Assistant would see,
+then unplugs the camera for a while to show the monitor saying loudly that it is not monitoring.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from babymon.bench import make_clip  # noqa: E402
+from tests.support.services import Mosquitto, RtspServer, rtsp_server_missing_reason  # noqa: E402
+from tests.support.watcher import Watcher  # noqa: E402
+
+REAL_CLIP = ROOT.parent / "shared" / "data" / "video" / "newborn_supine_720p_aac.mp4"
+SHOWN = ("danger", "connected", "monitor_unavailable", "face", "posture", "crying", "degraded", "enabled")
+
+
+def say(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def main() -> int:
+    missing = rtsp_server_missing_reason()
+    if missing:
+        print(f"demo needs GStreamer's RTSP server: {missing}\nrun: sudo bash scripts/install-system-deps.sh")
+        return 1
+    work = Path(tempfile.mkdtemp(prefix="babymon-demo-"))
+    clip = REAL_CLIP if REAL_CLIP.exists() else make_clip(work / "clip.mp4", seconds=20)
+    say(f"camera clip: {clip}")
+    result = subprocess.run([sys.executable, "-m", "babymon", "analyze", str(clip)], capture_output=True,
+                            text=True)
+    print(result.stdout.strip())
+
+    with Mosquitto() as broker, RtspServer(clip) as camera:
+        say(f"broker mqtt://{broker.host}:{broker.port}, camera {camera.url}")
+        config = {
+            "mqtt": {"host": broker.host, "port": broker.port},
+            "defaults": {"rules": {"monitor_unavailable": {"on_delay": "3s"}}, "state_interval": "5s"},
+            "cameras": {"nursery": {"name": "Nursery", "url": camera.url}},
+        }
+        config_path = work / "babymon.yaml"
+        config_path.write_text(yaml.safe_dump(config))
+        print(config_path.read_text())
+        watcher = Watcher(broker.host, broker.port, topics=("babymon/#", "homeassistant/#"), client_id="demo")
+        seen: dict[str, str] = {}
+        printed = 0
+
+        def show_new() -> None:
+            nonlocal printed
+            for message in watcher.messages[printed:]:
+                printed += 1
+                field = message.topic.rsplit("/", 1)[-1]
+                if message.topic.endswith("/events"):
+                    event = message.json()
+                    print(f"  EVENT {event['type']:<28} reasons={event['reasons']}")
+                elif message.topic.startswith("babymon/nursery/") and field in SHOWN and seen.get(field) != message.text:
+                    seen[field] = message.text
+                    print(f"  {field:<20} = {message.text}")
+
+        daemon = subprocess.Popen([sys.executable, "-m", "babymon", "run", "-c", str(config_path)],
+                                  stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        try:
+            say("babymon is running; what Home Assistant sees:")
+            _watch(show_new, 8)
+            entities = sorted({m.topic.split("/")[1] + "." + m.topic.split("/")[3]
+                               for m in watcher.messages if m.topic.startswith("homeassistant/")})
+            say(f"{len(entities)} Home Assistant entities announced: {', '.join(entities)}")
+            state = json.loads(next(m for m in reversed(watcher.messages) if m.topic == "babymon/nursery/state").payload)
+            print(f"  health: {state['health']}")
+            say("unplugging the camera for 8 s ...")
+            camera.stop()
+            _watch(show_new, 8)
+            say("camera back")
+            camera.start()
+            _watch(show_new, 8)
+        finally:
+            daemon.terminate()
+            daemon.wait(10)
+            watcher.close()
+        say("daemon log (last lines)")
+        print("\n".join(daemon.stderr.read().strip().splitlines()[-12:]))
+    print("\nNot a medical device: babymon does not monitor breathing or any vital sign.")
+    return 0
+
+
+def _watch(show, seconds: float) -> None:
+    end = time.time() + seconds
+    while time.time() < end:
+        show()
+        time.sleep(0.2)
+    show()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    raise SystemExit(main())

@@ -1,0 +1,27 @@
+"""A test double analyzer: reports whatever a JSON file says, so tests can make danger happen on demand.
+
+The file is named by the environment variable ``BABYMON_TEST_SCRIPT``; it holds Observation fields, e.g.
+``{"face_state": "covered", "posture": "prone"}``. A missing file means "a clear, supine baby".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from babymon.analyzers.base import Observation, VideoAnalyzer, VideoFrame
+
+
+class ScriptedAnalyzer(VideoAnalyzer):
+    name = "scripted"
+    conditions = ("face_covered", "prone", "standing")
+
+    def analyze(self, frame: VideoFrame) -> Observation:
+        path = Path(os.environ.get("BABYMON_TEST_SCRIPT", "/nonexistent"))
+        fields = {"face_state": "clear", "posture": "supine", "baby_present": True}
+        if path.is_file():
+            fields.update(json.loads(path.read_text() or "{}"))
+        if fields.get("fail"):
+            raise RuntimeError("scripted failure")
+        return Observation(**fields)

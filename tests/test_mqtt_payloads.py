@@ -1,0 +1,102 @@
+"""Pure MQTT pieces: discovery configs, per-field payloads, command parsing, topics."""
+
+import json
+
+import pytest
+
+from babymon.analyzers.base import Observation
+from babymon.config import RulesConfig
+from babymon.mqtt.commands import parse_enabled, parse_snooze
+from babymon.mqtt.discovery import discovery_messages
+from babymon.mqtt.payloads import FIELDS, field_payloads
+from babymon.mqtt.topics import Topics
+from babymon.rules import DangerRules
+from babymon.state import Coverage, Health, build_state
+
+
+def make_state(**kw):
+    rules = DangerRules(RulesConfig()).update({"monitor_unavailable": False}, 0)
+    args = dict(camera="nursery", name="Nursery", now=1.0, frame_time=None, pts=None, observation=Observation(),
+                rules=rules, enabled=True, snoozed_until=None, health=Health(connected=True), stalled=False,
+                coverage=Coverage({"vision": "not installed"}, ("face_covered", "prone", "standing")))
+    args.update(kw)
+    return build_state(**args)
+
+
+def test_discovery_one_device_stable_ids_and_availability():
+    messages = discovery_messages(Topics(), "nursery", "Nursery", 1800)
+    configs = {topic: json.loads(payload) for topic, payload in messages.items()}
+    danger = configs["homeassistant/binary_sensor/babymon_nursery/danger/config"]
+    assert danger["unique_id"] == "babymon_nursery_danger"
+    assert danger["device_class"] == "safety" and danger["state_topic"] == "babymon/nursery/danger"
+    assert danger["origin"]["name"] == "babymon"
+    assert {a["topic"] for a in danger["availability"]} == {"babymon/available"}
+    face = configs["homeassistant/binary_sensor/babymon_nursery/face_covered/config"]
+    assert {a["topic"] for a in face["availability"]} == {"babymon/available", "babymon/nursery/available"}
+    assert face["availability_mode"] == "all"
+    # one device for every entity, and no unique_id twice
+    assert len({json.dumps(c["device"], sort_keys=True) for c in configs.values()}) == 1
+    assert len({c["unique_id"] for c in configs.values()}) == len(configs)
+    components = {t.split("/")[1] for t in configs}
+    assert components == {"binary_sensor", "sensor", "switch", "button", "event", "image"}
+    switch = configs["homeassistant/switch/babymon_nursery/enabled/config"]
+    assert switch["command_topic"] == "babymon/nursery/enabled/set"
+    snooze = configs["homeassistant/button/babymon_nursery/snooze/config"]
+    assert snooze["command_topic"] == "babymon/nursery/snooze/set" and snooze["payload_press"] == "1800"
+    posture = configs["homeassistant/sensor/babymon_nursery/posture/config"]
+    assert posture["options"] == ["supine", "prone", "side", "sitting", "standing"]
+
+
+def test_discovery_prefixes_are_configurable():
+    messages = discovery_messages(Topics("bm", "ha"), "crib2", "Crib 2", 600)
+    assert "ha/binary_sensor/bm_crib2/danger/config" in messages
+    assert json.loads(messages["ha/binary_sensor/bm_crib2/danger/config"])["state_topic"] == "bm/crib2/danger"
+
+
+def test_field_payloads_say_unknown_rather_than_off():
+    fields = field_payloads(make_state())
+    assert set(fields) == set(FIELDS)
+    assert fields["face_covered"] == "None" and fields["face"] == "None"  # no vision analyzer: unknown
+    assert fields["crying"] == "OFF"  # detectable here, and quiet
+    assert fields["danger"] == "OFF" and fields["connected"] == "ON" and fields["available"] == "online"
+    assert fields["degraded"] == "ON"
+
+
+def test_field_payloads_with_observations():
+    obs = Observation(face_state="covered", posture="prone", baby_present=True, cry_probability=0.42)
+    fields = field_payloads(make_state(observation=obs, coverage=Coverage()))
+    assert fields["face"] == "covered" and fields["posture"] == "prone" and fields["baby_present"] == "ON"
+    assert fields["cry_probability"] == "42" and fields["degraded"] == "OFF"
+
+
+@pytest.mark.parametrize("payload, expected", [(b"ON", True), ("off", False), (b"true", True), ("0", False)])
+def test_parse_enabled(payload, expected):
+    assert parse_enabled(payload) is expected
+
+
+@pytest.mark.parametrize("payload, seconds", [
+    (b"600", 600), (b"10m", 600), (b'{"minutes": 5}', 300), (b'{"seconds": 90}', 90), (b"OFF", 0), (b"0", 0),
+])
+def test_parse_snooze(payload, seconds):
+    assert parse_snooze(payload) == seconds
+
+
+@pytest.mark.parametrize("payload, message", [
+    (b"maybe", "expected seconds"), (b'{"hours": 1}', "minutes"), (b"90000", "between 0 and 24 h"), (b"{", "JSON"),
+])
+def test_parse_snooze_rejects_with_reason(payload, message):
+    with pytest.raises(ValueError, match=message):
+        parse_snooze(payload)
+
+
+def test_parse_enabled_rejects_with_reason():
+    with pytest.raises(ValueError, match="expected ON or OFF"):
+        parse_enabled(b"sometimes")
+
+
+def test_command_topics():
+    topics = Topics("babymon")
+    assert topics.parse_command("babymon/nursery/snooze/set") == ("nursery", "snooze")
+    assert topics.parse_command("babymon/nursery/enabled/set") == ("nursery", "enabled")
+    assert topics.parse_command("babymon/nursery/danger") is None
+    assert topics.parse_command("other/nursery/snooze/set") is None
