@@ -95,6 +95,23 @@ class CameraMonitor:
         self._last_published_at = 0.0
         self._connected_since: float | None = None
 
+    # ------------------------------------------------------------------------------ read by other parts
+
+    @property
+    def last_frame(self) -> VideoFrame | None:
+        """The most recently analysed frame (for snapshots and live views)."""
+        return self._last_frame
+
+    @property
+    def last_state(self) -> dict | None:
+        """The most recently published state (the same JSON as ``<prefix>/<camera>/state``)."""
+        return self._last_published
+
+    @property
+    def observation(self) -> Observation:
+        """The current vision and audio observations, merged."""
+        return (self._vision or Observation()).merged_with(self._audio or Observation())
+
     # --------------------------------------------------------------------------- called from the source thread
 
     def on_connected(self, has_audio: bool) -> None:
@@ -324,7 +341,7 @@ class CameraMonitor:
         )
         result = self.rules.update(raw, now)
         self._update_health(now)
-        observation = (self._vision or Observation()).merged_with(self._audio or Observation())
+        observation = self.observation
         state = build_state(
             camera=self.camera,
             name=self.name,

@@ -2,8 +2,8 @@
 
 What survives a broker outage, and how:
 
-* **State** is kept as the latest payload per retained topic. Whatever changed while the broker was away
-  (and, after a reconnect, everything) is published again, so the retained state is current at once.
+* **State** is kept as the latest payload per retained topic and published retained at QoS 0. After a
+  reconnect every retained topic is published again, so the broker's state is current at once.
 * **Events** wait in a bounded queue (``mqtt.event_queue_size``, default 1000; the oldest is dropped and
   counted when it is full) and are removed only once the broker has acknowledged them (QoS 1), so an
   event in flight when the connection breaks is sent again. Each event has an ``id`` for de-duplication.
@@ -173,9 +173,10 @@ class MqttPublisher:
             await self._wake.wait()
             self._wake.clear()
             while self._dirty:
+                # QoS 0 is enough for state: after any reconnect every retained topic is sent again anyway
                 topic = next(iter(self._dirty))
-                await client.publish(topic, self._retained[topic], qos=1, retain=True)
                 self._dirty.pop(topic, None)
+                await client.publish(topic, self._retained[topic], qos=0, retain=True)
             while self._events:
                 topic, payload = self._events[0]
                 await client.publish(topic, payload, qos=1)
