@@ -16,6 +16,7 @@ import collections
 import logging
 import time
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -49,6 +50,46 @@ class Publisher(Protocol):
     def camera_state(self, camera: str, state: dict) -> None: ...
     def camera_event(self, camera: str, event: dict) -> None: ...
     def camera_snapshot(self, camera: str, jpeg: bytes) -> None: ...
+
+
+class FanOut:
+    """One publisher that hands everything to several (MQTT, the evidence store, …) in order.
+
+    A publisher that raises is logged and the others still get the message: a full disk must not stop MQTT.
+    """
+
+    def __init__(self, publishers: list[Publisher]):
+        self.publishers = list(publishers)
+
+    def _each(self, method: str, camera: str, payload) -> None:
+        for publisher in self.publishers:
+            try:
+                getattr(publisher, method)(camera, payload)
+            except Exception:  # noqa: BLE001 - isolate publishers from each other
+                log.exception("camera %s: %s.%s failed", camera, type(publisher).__name__, method)
+
+    def camera_state(self, camera: str, state: dict) -> None:
+        self._each("camera_state", camera, state)
+
+    def camera_event(self, camera: str, event: dict) -> None:
+        self._each("camera_event", camera, event)
+
+    def camera_snapshot(self, camera: str, jpeg: bytes) -> None:
+        self._each("camera_snapshot", camera, jpeg)
+
+
+@dataclass
+class StageTime:
+    """Running total of one analysis stage's duration (read by ``/metrics`` as a Prometheus summary)."""
+
+    count: int = 0
+    total_ms: float = 0.0
+    last_ms: float = 0.0
+
+    def add(self, ms: float) -> None:
+        self.count += 1
+        self.total_ms += ms
+        self.last_ms = ms
 
 
 class CameraMonitor:
@@ -94,6 +135,8 @@ class CameraMonitor:
         self._last_published: dict | None = None
         self._last_published_at = 0.0
         self._connected_since: float | None = None
+        #: per analysis stage: ``<analyzer>`` (its whole call) and ``<analyzer>.<stage>`` (its timings_ms)
+        self.stage_ms: dict[str, StageTime] = {}
 
     # ------------------------------------------------------------------------------ read by other parts
 
@@ -247,6 +290,8 @@ class CameraMonitor:
         self._vision = observation
         self._last_frame = frame
         self._last_analysis = frame.timestamp
+        if self._analysed and frame.pts < self._analysed[-1][1]:
+            self._analysed.clear()  # the stream's clock jumped back: measure afresh
         self._analysed.append((frame.timestamp, frame.pts))
         self._evaluate(frame.timestamp, frame=frame)
 
@@ -279,10 +324,12 @@ class CameraMonitor:
         observation = Observation()
         for analyzer in analyzers:
             try:
+                started = time.perf_counter()
                 if self.executor is None:
                     result = analyzer.analyze(item)
                 else:
                     result = await asyncio.get_running_loop().run_in_executor(self.executor, analyzer.analyze, item)
+                self._record_timings(analyzer.name, (time.perf_counter() - started) * 1000.0, result.timings_ms)
             except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the camera
                 self.health.analysis_errors += 1
                 self.health.last_error = f"analyzer {analyzer.name}: {type(exc).__name__}: {exc}"
@@ -290,6 +337,11 @@ class CameraMonitor:
                 return None
             observation = observation.merged_with(result)
         return observation
+
+    def _record_timings(self, analyzer: str, total_ms: float, stages: dict[str, float]) -> None:
+        self.stage_ms.setdefault(analyzer, StageTime()).add(total_ms)
+        for stage, ms in stages.items():
+            self.stage_ms.setdefault(f"{analyzer}.{stage}", StageTime()).add(float(ms))
 
     async def _tick_loop(self) -> None:
         while True:

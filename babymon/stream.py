@@ -184,6 +184,8 @@ class StreamSource:
                     if self.is_file and self.realtime:
                         self._pace(anchor_wall + pts)
                     self.stats.decoded_frames += 1
+                    if pts + 1.0 < last_pts:  # the camera's clock jumped back (restart, wrap-around)
+                        next_sample_pts = None
                     last_pts = pts
                     if connected_at is None:
                         connected_at = time.monotonic()

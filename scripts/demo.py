@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from babymon.bench import make_clip  # noqa: E402
+from tests.support.clips import make_test_clip  # noqa: E402
 from tests.support.services import Mosquitto, RtspServer, rtsp_server_missing_reason  # noqa: E402
 from tests.support.watcher import Watcher  # noqa: E402
 
@@ -38,7 +38,7 @@ def main() -> int:
         print(f"demo needs GStreamer's RTSP server: {missing}\nrun: sudo bash scripts/install-system-deps.sh")
         return 1
     work = Path(tempfile.mkdtemp(prefix="babymon-demo-"))
-    clip = REAL_CLIP if REAL_CLIP.exists() else make_clip(work / "clip.mp4", seconds=20)
+    clip = REAL_CLIP if REAL_CLIP.exists() else make_test_clip(work / "clip.mp4", seconds=20)
     say(f"camera clip: {clip}")
     result = subprocess.run([sys.executable, "-m", "babymon", "analyze", str(clip)], capture_output=True,
                             text=True)
