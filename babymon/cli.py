@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -71,7 +72,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             logging.getLogger(__name__).info("babymon stopped")
 
     asyncio.run(main())
-    return 0
+    # Everything is closed and "offline" is published. A stream thread may still be blocked inside FFmpeg
+    # (opening a camera that does not answer); finalizing the interpreter under it can crash, so leave now.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class JsonLinesPublisher:
@@ -194,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(func=cmd_bench)
+
+    from babymon.models_cli import add_parser as add_models_parser
+
+    add_models_parser(sub)  # babymon models list | download | verify
     return parser
 
 
