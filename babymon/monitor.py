@@ -293,7 +293,8 @@ class CameraMonitor:
         if self._analysed and frame.pts < self._analysed[-1][1]:
             self._analysed.clear()  # the stream's clock jumped back: measure afresh
         self._analysed.append((frame.timestamp, frame.pts))
-        self._evaluate(frame.timestamp, frame=frame)
+        # live, rules run on the wall clock (as the 1 s tick does); replaying a file, on the video's own clock
+        self._evaluate(time.time() if self.live else frame.timestamp, frame=frame)
 
     async def _audio_loop(self) -> None:
         while True:

@@ -25,3 +25,17 @@ class ScriptedAnalyzer(VideoAnalyzer):
         if fields.get("fail"):
             raise RuntimeError("scripted failure")
         return Observation(**fields)
+
+
+class SlowAnalyzer(VideoAnalyzer):
+    """Takes longer per frame than the frame interval, like an overloaded CPU."""
+
+    name = "slow"
+    conditions = ()
+    seconds_per_frame = 0.5
+
+    def analyze(self, frame: VideoFrame) -> Observation:
+        import time
+
+        time.sleep(self.seconds_per_frame)
+        return Observation()

@@ -214,9 +214,10 @@ class Mosquitto(_Service):
 
     name = "mosquitto"
 
-    def __init__(self, port: int | None = None, persistent: bool = False) -> None:
+    def __init__(self, port: int | None = None, persistent: bool = False, extra_config: str = "") -> None:
         super().__init__(port)
         self.persistent = persistent
+        self.extra_config = extra_config  # e.g. a second (TLS) listener
         self.conf_path = self._tmp / "mosquitto.conf"
 
     def _prepare(self) -> None:
@@ -229,6 +230,7 @@ class Mosquitto(_Service):
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
             "connection_messages true\n"
             "log_timestamp true\n"
+            + self.extra_config
         )
 
     def _command(self) -> list[str]:
