@@ -18,6 +18,13 @@ from tests.support.watcher import Watcher
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BABYMON_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED_MODELS = ROOT.parent / "shared" / "models"
+
+
+def pytest_configure(config) -> None:
+    """Tests and CI take model files from ../shared/models (never the internet) unless told otherwise."""
+    if not os.environ.get("BABYMON_MODEL_MIRROR") and SHARED_MODELS.is_dir():
+        os.environ["BABYMON_MODEL_MIRROR"] = str(SHARED_MODELS)
 
 
 def shared_file(relative: str) -> Path:
