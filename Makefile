@@ -3,7 +3,20 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps test demo bench clean
+.PHONY: install system-deps test test-daemon test-ha demo bench clean
+
+# Home Assistant component tests: their own Python 3.13 virtualenv (HA pins its own paho-mqtt/numpy)
+PYTHON_HA ?= $(shell python3.13 --version >/dev/null 2>&1 && echo python3.13 || echo $(HOME)/.pyenv/versions/3.13.0/bin/python)
+VENV_HA := .venv-ha
+STAMP_HA := $(VENV_HA)/.installed
+
+$(STAMP_HA): tests_ha/requirements.txt
+	@test -x "$(PYTHON_HA)" || command -v "$(PYTHON_HA)" >/dev/null || { echo "need Python 3.13 (make PYTHON_HA=...)"; exit 1; }
+	$(PYTHON_HA) -m venv $(VENV_HA)
+	$(VENV_HA)/bin/pip install --quiet --upgrade pip
+	$(VENV_HA)/bin/pip install --quiet -r tests_ha/requirements.txt
+	@touch $(STAMP_HA)
+
 
 install: system-deps $(STAMP)
 
@@ -18,8 +31,13 @@ $(STAMP): pyproject.toml requirements.lock
 system-deps:
 	@bash scripts/install-system-deps.sh
 
-test: install
+test: test-daemon test-ha
+
+test-daemon: install
 	$(VENV)/bin/python -m pytest -q
+
+test-ha: $(STAMP_HA)
+	$(VENV_HA)/bin/python -m pytest -q -c tests_ha/pytest.ini --rootdir tests_ha tests_ha
 
 demo: install
 	$(VENV)/bin/python scripts/demo.py
@@ -28,4 +46,4 @@ bench: install
 	$(VENV)/bin/babymon bench --cameras 8 --seconds 30
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(VENV_HA) .pytest_cache

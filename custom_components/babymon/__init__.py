@@ -1,0 +1,43 @@
+"""babymon for Home Assistant: device triggers, services, blueprints and diagnostics for a babymon daemon.
+
+The entities themselves come from the daemon's MQTT discovery (one device per camera); this integration
+attaches to those same devices and never creates entities of its own, so none appears twice.
+"""
+
+from __future__ import annotations
+
+from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .blueprints import async_install_blueprints
+from .const import DOMAIN
+from .hub import BabymonHub
+from .services import async_register_services
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+type BabymonConfigEntry = ConfigEntry[BabymonHub]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    async_register_services(hass)
+    await async_install_blueprints(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: BabymonConfigEntry) -> bool:
+    if not await mqtt.async_wait_for_mqtt_client(hass):
+        raise ConfigEntryNotReady("the MQTT integration is not connected")
+    hub = BabymonHub(hass, entry)
+    await hub.async_start()
+    entry.runtime_data = hub
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: BabymonConfigEntry) -> bool:
+    entry.runtime_data.async_stop()
+    return True
