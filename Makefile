@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps test test-daemon test-ha demo bench clean
+.PHONY: install install-train system-deps test test-daemon test-ha demo bench clean
 
 # Home Assistant component tests: their own Python 3.13 virtualenv (HA pins its own paho-mqtt/numpy)
 PYTHON_HA ?= $(shell python3.13 --version >/dev/null 2>&1 && echo python3.13 || echo $(HOME)/.pyenv/versions/3.13.0/bin/python)
@@ -27,6 +27,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(VENV)/bin/pip install --quiet -r requirements.lock
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+install-train: install
+	$(VENV)/bin/pip install --quiet -r requirements-train.txt
 
 system-deps:
 	@bash scripts/install-system-deps.sh

@@ -105,6 +105,7 @@ def run_benchmark(args) -> int:
         cameras = {f"bench{i}": {"url": str(clip), "loop": True, "realtime": True} for i in range(args.cameras)}
         config = {
             "mqtt": {"host": host, "port": port, "topic_prefix": "babymon", "discovery": False},
+            "http": {"enabled": False},
             "defaults": {"detect": {"fps": args.fps}, "analyzers": [], "state_interval": 0},
             "cameras": cameras,
         }

@@ -40,6 +40,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  MQTT {config.mqtt.host}:{config.mqtt.port} (TLS {'on' if config.mqtt.tls.enabled else 'off'}), "
           f"topics under '{config.mqtt.topic_prefix}/', discovery "
           f"{'under ' + repr(config.mqtt.discovery_prefix + '/') if config.mqtt.discovery else 'off'}")
+    if config.http.enabled:
+        print(f"  HTTP http://{config.http.host}:{config.http.port}/ (token {'required' if config.http.token else 'off'}),"
+              f" evidence in {config.http.evidence.path}")
+    else:
+        print("  HTTP off")
     for key, camera in config.cameras.items():
         loaded = load_analyzers(key, camera)
         print(f"  camera {key} ({config.camera_name(key)}): {redact_url(camera.url)}, "
@@ -167,6 +172,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_benchmark(args)
 
 
+def _run_task(path: str):
+    """A handler imported only when its command runs (keeps `babymon run` free of training imports)."""
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        module, _, name = path.partition(":")
+        return getattr(importlib.import_module(module), name)(args)
+
+    return run
+
+
+TRAIN_TASKS = {"cry": _run_task("babymon.cry.commands:train_cry")}
+EVAL_TASKS = {"cry": _run_task("babymon.cry.commands:eval_cry"),
+              "face": _run_task("babymon.vision.eval_face:eval_face_command")}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="babymon", description="Local-first AI baby monitor (not a medical device).")
     parser.add_argument("--version", action="version", version=f"babymon {__version__}")
@@ -200,6 +222,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(func=cmd_bench)
+
+    # training and evaluation: one task positional each, so more tasks can be added beside `cry`
+    p = sub.add_parser("train", help="train a model (needs the shared data; training-only extras such as torch)")
+    p.add_argument("task", choices=sorted(TRAIN_TASKS))
+    from babymon.cry.commands import add_eval_arguments as add_cry_eval, add_train_arguments as add_cry_train
+
+    add_cry_train(p)
+    p.set_defaults(func=lambda args: TRAIN_TASKS[args.task](args))
+
+    p = sub.add_parser("eval", help="evaluate a model on a labelled manifest")
+    p.add_argument("task", choices=sorted(EVAL_TASKS))
+    p.add_argument("--manifest", help="CSV with columns path,label (paths relative to the CSV)")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    add_cry_eval(p)
+    from babymon.vision.eval_face import add_eval_arguments as add_face_eval
+
+    add_face_eval(p)
+    p.set_defaults(func=lambda args: EVAL_TASKS[args.task](args))
+
+    p = sub.add_parser("bench-cry", help="real-time factor of the cry analyzer (target <= 0.02)")
+    p.add_argument("--seconds", type=float, default=60.0, help="seconds of audio to analyse")
+    p.add_argument("--clip", help="audio or video file to loop (default: generated noise)")
+    p.add_argument("--model", choices=["default", "logmel_cnn_yamnet", "logmel_cnn", "yamnet_head", "yamnet_zero_shot"], default="default")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_run_task("babymon.cry.commands:bench_cry"))
 
     from babymon.models_cli import add_parser as add_models_parser
 

@@ -28,6 +28,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -213,11 +214,63 @@ class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$", re.IGNORECASE)
+_SIZE_BYTES = {None: 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+               "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def parse_size(value: Any) -> Any:
+    """Accept bytes as a number, or a string such as ``"500MB"``, ``"2GiB"``."""
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if not match:
+            raise ValueError(f"'{value}' is not a size (use bytes, or e.g. '500MB', '2GB')")
+        return int(float(match.group(1)) * _SIZE_BYTES[(match.group(2) or "").lower() or None])
+    return value
+
+
+Bytes = Annotated[int, BeforeValidator(parse_size), Field(ge=0)]
+
+
+class EvidenceConfig(_Strict):
+    path: Path = Field(Path("~/.local/share/babymon/evidence"), validate_default=True,
+                       description="event list, snapshots and clips")
+    max_age: Seconds = Field(14 * 24 * 3600.0, gt=0, description="evidence older than this is deleted")
+    max_bytes: Bytes = Field(1_000_000_000, ge=1, description="oldest evidence is deleted beyond this")
+    clip_seconds: Seconds = Field(0.0, le=120, description="video clip around each danger event; 0 = off")
+
+    @field_validator("path")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+
+class HttpConfig(_Strict):
+    enabled: bool = True
+    host: str = Field("127.0.0.1", description="address to listen on; anything but loopback needs a token")
+    port: int = Field(8765, ge=1, le=65535)
+    token: SecretStr | None = Field(None, validate_default=True,
+                                    description="required as 'Authorization: Bearer …' or '?token=…'")
+    evidence: EvidenceConfig = EvidenceConfig()
+
+    @field_validator("token")
+    @classmethod
+    def _token_off_loopback(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        host = info.data.get("host", "127.0.0.1")
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        if value is None and host not in LOOPBACK_HOSTS:
+            raise ValueError(f"required when http.host is '{host}' (not loopback): set a long random token")
+        return value
+
+
 class Config(_Strict):
     mqtt: MqttConfig = MqttConfig()
     defaults: CameraSettings = CameraSettings()
     cameras: dict[str, CameraConfig]
     logging: LoggingConfig = LoggingConfig()
+    http: HttpConfig = HttpConfig()
 
     @field_validator("cameras")
     @classmethod

@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from babymon.analyzers.registry import load_analyzers
 from babymon.config import Config, redact_url
-from babymon.monitor import CameraMonitor, Publisher
+from babymon.http.service import HttpService
+from babymon.monitor import CameraMonitor, FanOut, Publisher
 from babymon.mqtt.client import MqttPublisher
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,15 @@ class Daemon:
         self.executor = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
                                            thread_name_prefix="analyzer")
         self.monitors: dict[str, CameraMonitor] = {}
+        self.http = HttpService(config.http, self.monitors) if config.http.enabled else None
+        output: Publisher = publisher or self.mqtt
+        if self.http is not None:
+            self.http.open()
+            output = FanOut([output, *self.http.publishers])
         for key, camera in config.cameras.items():
             analyzers = load_analyzers(key, camera)
             executor = self.executor if (analyzers.video or analyzers.audio) else None
-            self.monitors[key] = CameraMonitor(key, names[key], camera, analyzers, publisher or self.mqtt, executor)
+            self.monitors[key] = CameraMonitor(key, names[key], camera, analyzers, output, executor)
 
     # CommandHandler (called by the MQTT client)
     def set_enabled(self, camera: str, enabled: bool) -> None:
@@ -43,6 +49,8 @@ class Daemon:
                      ", ".join(a.name for a in [*monitor.analyzers.video, *monitor.analyzers.audio]) or "NONE")
         tasks = [asyncio.create_task(self.mqtt.run(), name="mqtt")]
         tasks += [asyncio.create_task(m.run(), name=f"camera-{k}") for k, m in self.monitors.items()]
+        if self.http is not None:
+            tasks.append(asyncio.create_task(self.http.run(), name="http"))
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for task in done:

@@ -119,7 +119,7 @@ class CameraMonitor:
 
         self._loop: asyncio.AbstractEventLoop | None = None
         self._vision: Observation | None = None
-        self._audio: Observation | None = None
+        self._audio_by_analyzer: dict[int, Observation] = {}  # the latest result of each audio analyzer
         self._last_frame: VideoFrame | None = None
         self._last_analysis: float | None = None  # time of the last analysed frame
         self._last_audio: float | None = None
@@ -154,6 +154,14 @@ class CameraMonitor:
     def observation(self) -> Observation:
         """The current vision and audio observations, merged."""
         return (self._vision or Observation()).merged_with(self._audio or Observation())
+
+    @property
+    def _audio(self) -> Observation | None:
+        """The audio analyzers' latest results, merged (each analyzer's newest result replaces its older one)."""
+        merged = None
+        for observation in self._audio_by_analyzer.values():
+            merged = observation if merged is None else merged.merged_with(observation)
+        return merged
 
     # --------------------------------------------------------------------------- called from the source thread
 
@@ -209,6 +217,8 @@ class CameraMonitor:
         self.health.reconnects = self.source.stats.reconnects
         if connected:
             self.health.has_audio = has_audio
+            if has_audio is False and self.analyzers.audio:
+                log.warning("camera %s: the stream has no audio track: crying cannot be detected", self.camera)
             self.health.last_error = None
             self._connected_since = time.time()
             self._analysed.clear()  # a new connection starts its timestamps over
@@ -316,7 +326,7 @@ class CameraMonitor:
         observation = await self._analyze([self.analyzers.audio[index]], window)
         if observation is None:
             return
-        self._audio = observation if self._audio is None else self._audio.merged_with(observation)
+        self._audio_by_analyzer[index] = observation
         self._last_audio = window.end_time
         self._evaluate(time.time() if self.live else window.end_time)
 
@@ -407,7 +417,7 @@ class CameraMonitor:
             snoozed_until=self.rules.snoozed_until,
             health=self.health,
             stalled=stalled,
-            coverage=self.coverage,
+            coverage=self._coverage_now(audio_fresh),
         )
         self._emit_transitions(result, now)
         changed = self._last_published is None or significant(state) != significant(self._last_published)
@@ -416,6 +426,17 @@ class CameraMonitor:
             self.publisher.camera_state(self.camera, state)
             self._last_published = state
             self._last_published_at = now
+
+    def _coverage_now(self, audio_fresh: bool) -> Coverage:
+        """What cannot be detected right now: missing analyzers, plus crying while there is no usable audio
+        (no audio track, no recent window, or windows the analyzer calls silent): *unknown*, never *not crying*."""
+        if "crying" in self.coverage.undetectable or not self.analyzers.audio:
+            return self.coverage
+        audio = self._audio if audio_fresh else None
+        heard = audio is not None and (audio.crying is not None or audio.cry_probability is not None)
+        if self.health.has_audio is not False and heard:
+            return self.coverage
+        return Coverage(self.coverage.missing, (*self.coverage.undetectable, "crying"))
 
     def _update_health(self, now: float) -> None:
         # analysed frames per second of stream time: immune to the burst of buffered frames at connect

@@ -57,6 +57,7 @@ def _daemon_config(broker_host: str, broker_port: int, camera_url: str) -> dict:
     fast = {"on_delay": 0.5, "off_delay": 0.5}
     return {
         "mqtt": {"host": broker_host, "port": broker_port, "reconnect_initial": 0.5, "reconnect_max": 1},
+        "http": {"enabled": False},
         "defaults": {
             "detect": {"fps": 5, "width": 320},
             "stream": {"timeout": 3, "retry_initial": 0.5, "retry_max": 1},

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -21,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.clips import make_test_clip  # noqa: E402
-from tests.support.services import Mosquitto, RtspServer, rtsp_server_missing_reason  # noqa: E402
+from tests.support.services import Mosquitto, RtspServer, free_port, rtsp_server_missing_reason  # noqa: E402
 from tests.support.watcher import Watcher  # noqa: E402
 
 REAL_CLIP = ROOT.parent / "shared" / "data" / "video" / "newborn_supine_720p_aac.mp4"
@@ -45,9 +47,11 @@ def main() -> int:
     print(result.stdout.strip())
 
     with Mosquitto() as broker, RtspServer(clip) as camera:
-        say(f"broker mqtt://{broker.host}:{broker.port}, camera {camera.url}")
+        http_port = free_port()
+        say(f"broker mqtt://{broker.host}:{broker.port}, camera {camera.url}, live view http://127.0.0.1:{http_port}/")
         config = {
             "mqtt": {"host": broker.host, "port": broker.port},
+            "http": {"port": http_port, "evidence": {"path": str(work / "evidence")}},
             "defaults": {"rules": {"monitor_unavailable": {"on_delay": "3s"}}, "state_interval": "5s"},
             "cameras": {"nursery": {"name": "Nursery", "url": camera.url}},
         }
@@ -80,6 +84,7 @@ def main() -> int:
             say(f"{len(entities)} Home Assistant entities announced: {', '.join(entities)}")
             state = json.loads(next(m for m in reversed(watcher.messages) if m.topic == "babymon/nursery/state").payload)
             print(f"  health: {state['health']}")
+            print(f"  GET /api/health -> {_get(f'http://127.0.0.1:{http_port}/api/health')[:200]}")
             say("unplugging the camera for 8 s ...")
             camera.stop()
             _watch(show_new, 8)
@@ -94,6 +99,16 @@ def main() -> int:
         print("\n".join(daemon.stderr.read().strip().splitlines()[-12:]))
     print("\nNot a medical device: babymon does not monitor breathing or any vital sign.")
     return 0
+
+
+def _get(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except urllib.error.HTTPError as error:  # 503 while not monitoring still has a JSON body
+        return error.read().decode()
+    except OSError as error:
+        return f"unreachable ({error})"
 
 
 def _watch(show, seconds: float) -> None:

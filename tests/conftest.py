@@ -122,6 +122,7 @@ def daemon_config(broker: Mosquitto, cameras: dict, **defaults) -> dict:
         "mqtt": {"host": broker.host, "port": broker.port, "reconnect_initial": 0.5, "reconnect_max": 1},
         "defaults": base,
         "cameras": cameras,
+        "http": {"enabled": False},  # tests that want the HTTP API set it (tests/test_http*.py)
     }
 
 

@@ -1,0 +1,1 @@
+"""Cry detection from a camera's audio track (16 kHz mono): features, models, hysteresis, training, evaluation."""

@@ -1,0 +1,127 @@
+"""Command-line handlers for ``babymon train cry``, ``babymon eval cry`` and ``babymon bench-cry``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from babymon.analyzers.base import AnalyzerUnavailable
+
+EXIT_BAD_INPUT = 2
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("cry")
+    group.add_argument("--data", type=Path, help="audio data root (default: ../shared/data/audio)")
+    group.add_argument("--out", type=Path, help="where weights and metrics.json go (default: models/cry)")
+    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--cnn-epochs", type=int, default=10)
+    group.add_argument("--head-epochs", type=int, default=40)
+    group.add_argument("--cache", type=Path, help="feature cache (default: /tmp/babymon_cry_cache)")
+    group.add_argument("--tonal-negatives", type=int, default=0,
+                       help="add N synthetic siren/melody clips as CNN negatives (tried; did not help, see model card)")
+    group.add_argument("--compare-only", action="store_true",
+                       help="no training: re-score the weights already in --out and rewrite metrics/config")
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("cry")
+    group.add_argument("--model", choices=["default", "logmel_cnn_yamnet", "logmel_cnn", "yamnet_head", "yamnet_zero_shot"],
+                       default="default", help="which cry model (default: the shipped one)")
+    group.add_argument("--skip-unreadable", action="store_true",
+                       help="skip files that cannot be read or have no audio track (listed under 'skipped')")
+
+
+def train_cry(args: argparse.Namespace) -> int:
+    from babymon.cry.corpus import DEFAULT_CACHE
+    from babymon.cry.model import CRY_MODEL_DIR
+    from babymon.cry.train import compare, comparison_table, train
+
+    out = args.out or CRY_MODEL_DIR
+    if args.compare_only:
+        summary = compare(out, seed=args.seed, cache=args.cache or DEFAULT_CACHE, audio_root=args.data)
+    else:
+        summary = train(out, seed=args.seed, cnn_epochs=args.cnn_epochs, head_epochs=args.head_epochs,
+                        cache=args.cache or DEFAULT_CACHE, audio_root=args.data, tonal_negatives=args.tonal_negatives)
+    print(comparison_table(summary))
+    print(f"wrote {out}/logmel_cnn.npz, yamnet_head.npz, metrics.json (thresholds: "
+          + ", ".join(f"{k} {v['test']['threshold']:.4f}" for k, v in summary["results"].items()) + ")")
+    return 0
+
+
+def eval_cry(args: argparse.Namespace) -> int:
+    from babymon.cry.audio_io import AudioFileError
+    from babymon.cry.evaluate import ManifestError, evaluate_manifest
+    from babymon.cry.model import CryModel
+
+    if not args.manifest:
+        print("babymon: eval cry needs --manifest CSV", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        model = CryModel(None if args.model == "default" else args.model)
+    except AnalyzerUnavailable as exc:
+        print(f"babymon: cry model unavailable: {exc}", file=sys.stderr)
+        return 1
+    try:
+        result = evaluate_manifest(Path(args.manifest), model, skip_unreadable=args.skip_unreadable,
+                                   progress=not args.json)
+    except (ManifestError, AudioFileError) as exc:
+        print(f"babymon: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>22}: {value}")
+    return 0
+
+
+def bench_cry(args: argparse.Namespace) -> int:
+    """Time the live path (one ``CryAnalyzer.analyze`` per 0.5 s hop) over real or generated audio."""
+    from babymon.audio_windows import SAMPLE_RATE, AudioWindower
+    from babymon.config import CameraConfig
+    from babymon.cry.analyzer import CryAnalyzer
+    from babymon.cry.audio_io import AudioFileError, load_audio
+    from babymon.cry.model import CryModel
+
+    try:
+        model = CryModel(None if args.model == "default" else args.model)
+    except AnalyzerUnavailable as exc:
+        print(f"babymon: cry model unavailable: {exc}", file=sys.stderr)
+        return 1
+    if args.clip:
+        try:
+            samples = load_audio(args.clip)
+        except AudioFileError as exc:
+            print(f"babymon: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        samples = np.tile(samples, int(np.ceil(args.seconds * SAMPLE_RATE / len(samples))))
+    else:
+        samples = (np.random.default_rng(0).standard_normal(int(args.seconds * SAMPLE_RATE)) * 0.05)
+    samples = samples[: int(args.seconds * SAMPLE_RATE)].astype(np.float32)
+    analyzer = CryAnalyzer("bench", CameraConfig(url="rtsp://127.0.0.1/bench"), model=model)
+    windows = AudioWindower(analyzer.window_seconds, analyzer.hop_seconds).push(samples, 0.0)
+    analyzer.analyze(windows[0])  # warm-up
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    for window in windows:
+        analyzer.analyze(window)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    audio_seconds = len(samples) / SAMPLE_RATE
+    result = {"model": model.kind, "audio_seconds": audio_seconds, "windows": len(windows),
+              "ms_per_window": round(1000 * wall / len(windows), 3),
+              "ms_per_audio_second": round(1000 * wall / audio_seconds, 3),
+              "real_time_factor": round(wall / audio_seconds, 5),
+              "cpu_real_time_factor": round(cpu / audio_seconds, 5)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"cry analyzer ({model.kind}): {result['ms_per_window']} ms per window, "
+              f"{result['ms_per_audio_second']} ms per audio second, real-time factor {result['real_time_factor']} "
+              f"(CPU time: {result['cpu_real_time_factor']}); target <= 0.02")
+    return 0

@@ -1,0 +1,1 @@
+"""Local HTTP API, live view and web page (aiohttp, inside the daemon)."""

@@ -1,0 +1,74 @@
+"""``/metrics`` in the Prometheus text format (pure rendering) and the event counter behind it."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Mapping
+
+from babymon.monitor import CameraMonitor
+
+
+class EventCounter:
+    """A publisher that counts events by camera and type."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
+
+    def camera_state(self, camera: str, state: dict) -> None:
+        pass
+
+    def camera_event(self, camera: str, event: dict) -> None:
+        self.counts[(camera, event["type"])] += 1
+
+    def camera_snapshot(self, camera: str, jpeg: bytes) -> None:
+        pass
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render_metrics(monitors: Mapping[str, CameraMonitor], events: EventCounter, evidence_bytes: int | None) -> str:
+    lines: list[str] = []
+
+    def family(name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str], float]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            text = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+            lines.append(f"{name}{{{text}}} {value:g}" if text else f"{name} {value:g}")
+
+    cams = list(monitors.items())
+    family("babymon_fps", "gauge", "Analysed frames per second (last 10 s of stream time).",
+           [({"camera": k}, m.health.fps) for k, m in cams])
+    family("babymon_connected", "gauge", "1 while the camera stream is up.",
+           [({"camera": k}, float(m.health.connected)) for k, m in cams])
+    family("babymon_monitoring", "gauge", "1 while the camera is being monitored.",
+           [({"camera": k}, float(bool(m.last_state and m.last_state["monitoring"]))) for k, m in cams])
+    family("babymon_danger", "gauge", "1 while danger is on.",
+           [({"camera": k}, float(bool(m.last_state and m.last_state["danger"]))) for k, m in cams])
+    family("babymon_decoded_frames_total", "counter", "Frames decoded from the stream.",
+           [({"camera": k}, m.source.stats.decoded_frames) for k, m in cams])
+    family("babymon_dropped_frames_total", "counter", "Frames dropped because analysis was busy.",
+           [({"camera": k}, m.health.dropped_frames) for k, m in cams])
+    family("babymon_dropped_audio_windows_total", "counter", "Audio windows dropped because analysis was busy.",
+           [({"camera": k}, m.health.dropped_audio_windows) for k, m in cams])
+    family("babymon_reconnects_total", "counter", "Stream reconnects.",
+           [({"camera": k}, m.source.stats.reconnects) for k, m in cams])
+    family("babymon_analysis_errors_total", "counter", "Analyzer calls that raised.",
+           [({"camera": k}, m.health.analysis_errors) for k, m in cams])
+    stages = [(k, stage, t) for k, m in cams for stage, t in sorted(m.stage_ms.items())]
+    lines.append("# HELP babymon_analysis_ms Time per analysis stage in milliseconds "
+                 "(stage = analyzer, or analyzer.step from its timings).")
+    lines.append("# TYPE babymon_analysis_ms summary")
+    for camera, stage, t in stages:
+        labels = f'camera="{_label(camera)}",stage="{_label(stage)}"'
+        lines.append(f"babymon_analysis_ms_sum{{{labels}}} {t.total_ms:.3f}")
+        lines.append(f"babymon_analysis_ms_count{{{labels}}} {t.count}")
+    family("babymon_analysis_last_ms", "gauge", "Duration of the latest call of each analysis stage in milliseconds.",
+           [({"camera": c, "stage": s}, round(t.last_ms, 3)) for c, s, t in stages])
+    family("babymon_events_total", "counter", "Events since the daemon started, by type.",
+           [({"camera": c, "type": t}, n) for (c, t), n in sorted(events.counts.items())])
+    if evidence_bytes is not None:
+        family("babymon_evidence_bytes", "gauge", "Bytes of stored snapshots and clips.", [({}, evidence_bytes)])
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,229 @@
+"""The aiohttp application: JSON API, snapshots, MJPEG, metrics and the web page.
+
+Routes (all but ``/static/`` need the token when one is configured, as ``Authorization: Bearer …`` or
+``?token=…``):
+
+``/`` page · ``/api/health`` · ``/api/cameras`` · ``/api/cameras/{camera}/state`` · ``…/snapshot.jpg`` ·
+``…/stream.mjpeg`` · ``/api/events`` · ``/api/events/{id}/snapshot.jpg`` · ``…/clip.mp4`` · ``/metrics``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections.abc import Mapping
+from importlib import resources
+
+from aiohttp import web
+
+from babymon.evidence import EvidenceStore
+from babymon.http.live import LiveView
+from babymon.http.metrics import EventCounter, render_metrics
+from babymon.monitor import CameraMonitor
+
+log = logging.getLogger(__name__)
+
+STATIC = {"app.js": "text/javascript", "style.css": "text/css"}  # the only files served besides the page
+MJPEG_BOUNDARY = "babymonframe"
+MJPEG_POLL = 0.04  # seconds between checks for a new analysed frame
+MAX_STREAMS = 16  # concurrent MJPEG clients (each costs a little CPU)
+
+MONITORS = web.AppKey("monitors", Mapping)
+LIVE = web.AppKey("live", LiveView)
+EVIDENCE = web.AppKey("evidence", EvidenceStore)
+EVENTS = web.AppKey("events", EventCounter)
+TOKEN = web.AppKey("token", str)
+STREAMS = web.AppKey("streams", list)
+
+
+def json_error(status: int, message: str, **extra) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+@web.middleware
+async def auth_and_errors(request: web.Request, handler):
+    token = request.app[TOKEN]
+    if token and not request.path.startswith("/static/"):  # the page's script and style hold no data
+        header = request.headers.get("Authorization", "")
+        given = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            response = json_error(401, "a valid token is required (Authorization: Bearer … or ?token=…)")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            return json_error(exc.status, exc.reason)
+        raise
+
+
+def _monitor(request: web.Request) -> CameraMonitor:
+    camera = request.match_info["camera"]
+    monitors = request.app[MONITORS]
+    if camera not in monitors:
+        raise _NotFound(f"unknown camera '{camera}'", cameras=sorted(monitors))
+    return monitors[camera]
+
+
+class _NotFound(Exception):
+    def __init__(self, message: str, **extra):
+        super().__init__(message)
+        self.extra = extra
+
+
+@web.middleware
+async def not_found(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except _NotFound as exc:
+        return json_error(404, str(exc), **exc.extra)
+
+
+async def page(request: web.Request) -> web.Response:
+    text = resources.files("babymon.http").joinpath("static/index.html").read_text(encoding="utf-8")
+    return web.Response(text=text, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+async def static(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in STATIC:
+        raise _NotFound(f"no such file '{name}'")
+    text = resources.files("babymon.http").joinpath(f"static/{name}").read_text(encoding="utf-8")
+    return web.Response(text=text, content_type=STATIC[name], headers={"Cache-Control": "no-store"})
+
+
+def health_report(monitors: Mapping[str, CameraMonitor]) -> tuple[bool, dict]:
+    """Healthy when every camera whose monitoring is switched on is being monitored."""
+    cameras, healthy = {}, True
+    for key, monitor in monitors.items():
+        state = monitor.last_state
+        if not monitor.rules.enabled:
+            cameras[key] = {"enabled": False, "monitoring": False, "reasons": ["monitoring is switched off"]}
+            continue
+        reasons = ["starting: no state yet"] if state is None else list(state["not_monitoring_reasons"])
+        cameras[key] = {"enabled": True, "monitoring": not reasons, "reasons": reasons}
+        healthy = healthy and not reasons
+    return healthy, {"status": "ok" if healthy else "unhealthy", "cameras": cameras}
+
+
+async def health(request: web.Request) -> web.Response:
+    healthy, report = health_report(request.app[MONITORS])
+    return web.json_response(report, status=200 if healthy else 503)
+
+
+async def cameras(request: web.Request) -> web.Response:
+    out = []
+    for key, monitor in request.app[MONITORS].items():
+        state = monitor.last_state or {}
+        base = f"/api/cameras/{key}"
+        out.append({
+            "camera": key, "name": monitor.name, "enabled": monitor.rules.enabled,
+            "monitoring": state.get("monitoring", False), "danger": state.get("danger"),
+            "reasons": state.get("reasons", []), "undetectable": list(monitor.coverage.undetectable),
+            "state_url": f"{base}/state", "snapshot_url": f"{base}/snapshot.jpg", "stream_url": f"{base}/stream.mjpeg",
+        })
+    return web.json_response({"cameras": out})
+
+
+async def camera_state(request: web.Request) -> web.Response:
+    monitor = _monitor(request)
+    if monitor.last_state is None:
+        return json_error(503, f"camera '{monitor.camera}' has no state yet")
+    return web.json_response(monitor.last_state)
+
+
+async def snapshot(request: web.Request) -> web.Response:
+    monitor = _monitor(request)
+    jpeg = request.app[LIVE].jpeg(monitor.camera)
+    if jpeg is None:
+        return json_error(503, f"camera '{monitor.camera}' has no analysed frame yet")
+    return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    monitor = _monitor(request)
+    streams = request.app[STREAMS]
+    if len(streams) >= MAX_STREAMS:
+        return json_error(503, f"too many live streams open ({MAX_STREAMS})")
+    response = web.StreamResponse(headers={
+        "Content-Type": f"multipart/x-mixed-replace; boundary={MJPEG_BOUNDARY}",
+        "Cache-Control": "no-store", "Connection": "close"})
+    await response.prepare(request)
+    streams.append(response)
+    last = None
+    try:
+        while True:
+            frame = monitor.last_frame
+            if frame is not None and frame is not last:
+                last = frame
+                jpeg = request.app[LIVE].jpeg(monitor.camera)
+                if jpeg:
+                    await response.write(f"--{MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                                         f"Content-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
+            await asyncio.sleep(MJPEG_POLL)
+    except (ConnectionResetError, ConnectionError):
+        pass  # the client went away
+    finally:
+        streams.remove(response)
+    return response
+
+
+def _public_event(record: dict) -> dict:
+    event = {k: v for k, v in record.items() if k != "files"}
+    files = record.get("files", {})
+    base = f"/api/events/{record['id']}"
+    event["snapshot_url"] = f"{base}/snapshot.jpg" if "snapshot" in files else None
+    event["clip_url"] = f"{base}/clip.mp4" if "clip" in files else None
+    return event
+
+
+async def events(request: web.Request) -> web.Response:
+    query = request.query
+    camera = query.get("camera")
+    if camera is not None and camera not in request.app[MONITORS]:
+        raise _NotFound(f"unknown camera '{camera}'", cameras=sorted(request.app[MONITORS]))
+    try:
+        limit = min(5000, max(1, int(query.get("limit", "100"))))
+        since = float(query["since"]) if "since" in query else None
+    except ValueError:
+        return json_error(400, "limit must be an integer and since a Unix time in seconds")
+    records = request.app[EVIDENCE].events(camera=camera, limit=limit, since=since)
+    return web.json_response({"now": round(time.time(), 3), "events": [_public_event(r) for r in records]})
+
+
+async def event_file(request: web.Request) -> web.StreamResponse:
+    kind = {"snapshot.jpg": "snapshot", "clip.mp4": "clip"}[request.match_info["file"]]
+    path = request.app[EVIDENCE].file_path(request.match_info["event_id"], kind)
+    if path is None:
+        raise _NotFound(f"no {kind} stored for event '{request.match_info['event_id']}'")
+    return web.FileResponse(path, headers={"Content-Type": "image/jpeg" if kind == "snapshot" else "video/mp4"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    text = render_metrics(request.app[MONITORS], request.app[EVENTS], request.app[EVIDENCE].total_bytes())
+    return web.Response(body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+def make_app(monitors: Mapping[str, CameraMonitor], live: LiveView, evidence: EvidenceStore,
+             event_counter: EventCounter, token: str | None) -> web.Application:
+    app = web.Application(middlewares=[auth_and_errors, not_found])
+    app[MONITORS] = monitors
+    app[LIVE] = live
+    app[EVIDENCE] = evidence
+    app[EVENTS] = event_counter
+    app[TOKEN] = token or ""
+    app[STREAMS] = []
+    app.router.add_get("/", page)
+    app.router.add_get("/static/{name}", static)
+    app.router.add_get("/api/health", health)
+    app.router.add_get("/api/cameras", cameras)
+    app.router.add_get("/api/cameras/{camera}/state", camera_state)
+    app.router.add_get("/api/cameras/{camera}/snapshot.jpg", snapshot)
+    app.router.add_get("/api/cameras/{camera}/stream.mjpeg", stream)
+    app.router.add_get("/api/events", events)
+    app.router.add_get(r"/api/events/{event_id}/{file:snapshot\.jpg|clip\.mp4}", event_file)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,84 @@
+"""Glue for the daemon: the evidence store, event counter and web server, started as one task."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from babymon.config import HttpConfig
+from babymon.evidence import EvidenceStore
+from babymon.http.live import LiveView
+from babymon.http.metrics import EventCounter
+from babymon.http.server import make_app
+from babymon.monitor import CameraMonitor, Publisher
+
+log = logging.getLogger(__name__)
+
+RETENTION_INTERVAL = 600.0  # seconds between age checks when nothing happens
+FRAME_POLL = 0.05  # seconds between looks for new analysed frames (clips only)
+
+
+class HttpService:
+    def __init__(self, config: HttpConfig, monitors: Mapping[str, CameraMonitor]):
+        self.config = config
+        self.monitors = monitors  # filled by the daemon after this is built
+        self.live = LiveView(monitors)
+        self.evidence = EvidenceStore(config.evidence, render=self._render)
+        self.event_counter = EventCounter()
+
+    @property
+    def publishers(self) -> list[Publisher]:
+        """What the monitors must also publish to."""
+        return [self.evidence, self.event_counter]
+
+    def open(self) -> None:
+        try:
+            self.evidence.open()
+        except OSError as exc:
+            raise OSError(f"http.evidence.path '{self.config.evidence.path}': {exc.strerror or exc}") from exc
+
+    def _render(self, camera: str) -> bytes | None:
+        return self.live.jpeg(camera) if camera in self.monitors else None
+
+    async def run(self) -> None:
+        token = self.config.token.get_secret_value() if self.config.token else None
+        app = make_app(self.monitors, self.live, self.evidence, self.event_counter, token)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        tasks = [asyncio.create_task(self._retention_loop(), name="evidence-retention")]
+        if self.config.evidence.clip_seconds > 0:
+            tasks.append(asyncio.create_task(self._frame_loop(), name="evidence-frames"))
+        try:
+            site = web.TCPSite(runner, self.config.host, self.config.port)
+            try:
+                await site.start()
+            except OSError as exc:
+                # the monitor itself (MQTT) matters more than the web page: keep monitoring, say so loudly
+                log.error("HTTP: cannot listen on %s:%d: %s; the API and live view are OFF (evidence is still kept)",
+                          self.config.host, self.config.port, exc.strerror or exc)
+            else:
+                log.info("HTTP: live view and API on http://%s:%d/%s", self.config.host, self.config.port,
+                         " (token required)" if token else "")
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runner.cleanup()
+            self.evidence.close()
+
+    async def _retention_loop(self) -> None:
+        while True:
+            await asyncio.sleep(RETENTION_INTERVAL)
+            self.evidence.enforce_retention()
+
+    async def _frame_loop(self) -> None:
+        while True:
+            for camera, monitor in self.monitors.items():
+                frame = monitor.last_frame
+                if frame is not None:
+                    self.evidence.offer_frame(camera, frame)
+            await asyncio.sleep(FRAME_POLL)

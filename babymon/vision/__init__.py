@@ -1,0 +1,1 @@
+"""Vision: face detection at any rotation (face.py), its geometry and evaluation. See README.md here."""
