@@ -280,16 +280,6 @@ class ClipRecorder:
         now = recent[-1].timestamp if recent else time.time()
         self._open.append((camera, event_id, path, now + self.half, recent))
 
-    def _remove_orphans(self) -> None:
-        """Evidence files no event lists (a crash between writing a file and the list) and unfinished writes."""
-        listed = {name for record in self._events.values() for name in record["files"].values()}
-        for path in self.root.iterdir():
-            stem = path.name.split(".")[1] if path.name.startswith(".") else path.stem
-            ours = EVENT_ID.match(stem) and path.suffix in (".jpg", ".mp4", ".tmp")
-            if ours and path.name not in listed and path.is_file():
-                log.info("evidence: removing %s (not in the event list)", path.name)
-                path.unlink(missing_ok=True)
-
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
