@@ -15,6 +15,7 @@ from babymon import __version__
 from babymon.config import CameraConfig, CameraSettings, Config, ConfigError, load_config, redact_url
 
 EXIT_CONFIG = 2
+SHUTDOWN_GRACE = 5.0  # seconds a stopping daemon gets to say offline and close, before it exits anyway
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -69,20 +70,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         daemon = Daemon(config)
         task = asyncio.create_task(daemon.run())
         loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        try:
-            await task
-        except asyncio.CancelledError:
-            logging.getLogger(__name__).info("babymon stopped")
+            loop.add_signal_handler(sig, stopping.set)
+        waiter = asyncio.create_task(stopping.wait())
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():  # the daemon ended on its own: that is an error, raise it
+            waiter.cancel()
+            task.result()
+            return
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=SHUTDOWN_GRACE)
+        log = logging.getLogger(__name__)
+        if not done:
+            log.warning("shutdown did not finish within %.0f s; exiting anyway", SHUTDOWN_GRACE)
+        log.info("babymon stopped")
+        # Everything that matters is closed and "offline" is published. Leave from here: a stream thread may
+        # still be blocked inside FFmpeg (opening a camera that does not answer), and both asyncio.run's
+        # cleanup and the interpreter's finalization can wait on or crash under such a thread.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
     asyncio.run(main())
-    # Everything is closed and "offline" is published. A stream thread may still be blocked inside FFmpeg
-    # (opening a camera that does not answer); finalizing the interpreter under it can crash, so leave now.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    return 1  # only reached if the daemon stopped by itself without raising
 
 
 class JsonLinesPublisher:
