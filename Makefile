@@ -28,15 +28,21 @@ $(STAMP): pyproject.toml requirements.lock
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-install-train: install
+TRAIN_STAMP := $(VENV)/.installed-train
+
+install-train: $(TRAIN_STAMP)
+
+$(TRAIN_STAMP): $(STAMP) requirements-train.txt
 	$(VENV)/bin/pip install --quiet -r requirements-train.txt
+	@touch $(TRAIN_STAMP)
 
 system-deps:
 	@bash scripts/install-system-deps.sh
 
 test: test-daemon test-ha
 
-test-daemon: install
+# the training extras (torch) too: the tests export RetinaFace from its PyTorch weights and cover training code
+test-daemon: install install-train
 	$(VENV)/bin/python -m pytest -q
 
 test-ha: $(STAMP_HA)

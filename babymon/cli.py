@@ -102,8 +102,10 @@ class JsonLinesPublisher:
 
     def __init__(self, stream=sys.stdout):
         self.stream = stream
+        self.last_state: dict | None = None
 
     def camera_state(self, camera: str, state: dict) -> None:
+        self.last_state = state
         if state["pts"] is not None:  # one line per analysed frame or audio window, not per bookkeeping tick
             self._write({"kind": "state", **state})
 
@@ -141,11 +143,25 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     key = "video"
     analyzers = load_analyzers(key, camera)
     publisher = JsonLinesPublisher() if args.json else _SummaryPublisher()
+    writer = None
+    if args.annotate:
+        from babymon.vision.annotate import AnnotatedVideoWriter, AnnotatingAnalyzer
+
+        if not analyzers.video:
+            print("babymon: --annotate needs a video analyzer, and none could be loaded: "
+                  + "; ".join(f"{k}: {v}" for k, v in analyzers.missing.items()), file=sys.stderr)
+            return 1
+        writer = AnnotatedVideoWriter(Path(args.annotate), camera.detect.fps)
+        analyzers.video = [AnnotatingAnalyzer(a, writer, lambda: publisher.last_state) for a in analyzers.video]
     monitor = CameraMonitor(key, video.name, camera, analyzers, publisher, realtime=False, stop_at_end=True)
     try:
         asyncio.run(monitor.run())
     finally:
         analyzers.close()
+        if writer is not None:
+            writer.close()
+    if writer is not None and not args.json:
+        print(f"wrote {writer.frames} annotated frames to {args.annotate}")
     if monitor.health.last_error and monitor.source.stats.sampled_frames == 0:
         print(f"babymon: cannot read '{video}': {monitor.health.last_error}", file=sys.stderr)
         return 1
@@ -158,9 +174,11 @@ class _SummaryPublisher:
     def __init__(self) -> None:
         self.frames = 0
         self.events: list[dict] = []
+        self.last_state: dict | None = None
 
     def camera_state(self, camera: str, state: dict) -> None:
         self.frames += 1
+        self.last_state = state
 
     def camera_event(self, camera: str, event: dict) -> None:
         self.events.append(event)
@@ -198,7 +216,9 @@ def _run_task(path: str):
 
 TRAIN_TASKS = {"cry": _run_task("babymon.cry.commands:train_cry")}
 EVAL_TASKS = {"cry": _run_task("babymon.cry.commands:eval_cry"),
-              "face": _run_task("babymon.vision.eval_face:eval_face_command")}
+              "face": _run_task("babymon.vision.eval_face:eval_face_command"),
+              "occlusion": _run_task("babymon.vision.eval_vision:eval_occlusion_command"),
+              "posture": _run_task("babymon.vision.eval_vision:eval_posture_command")}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--config", help="take detection settings from this file's 'defaults'")
     p.add_argument("--fps", type=float, help="frames analysed per second of video (default: 5)")
     p.add_argument("--analyzer", dest="analyzers", action="append", help="analyzer to use (repeatable)")
+    p.add_argument("--annotate", metavar="OUT.mp4", help="also write the analysed frames with boxes and labels drawn")
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(func=cmd_analyze)
 
@@ -259,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", choices=["default", "logmel_cnn_yamnet", "logmel_cnn", "yamnet_head", "yamnet_zero_shot"], default="default")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_run_task("babymon.cry.commands:bench_cry"))
+
+    p = sub.add_parser("bench-vision", help="ms per stage of the vision path and frames/s (target >= 30 at 640x480)")
+    from babymon.vision.bench_vision import add_arguments as add_bench_vision
+
+    add_bench_vision(p)
+    p.set_defaults(func=_run_task("babymon.vision.bench_vision:bench_vision_command"))
 
     from babymon.models_cli import add_parser as add_models_parser
 

@@ -119,6 +119,13 @@ class StreamConfig(_Strict):
     audio: bool = Field(True, description="decode the audio track (16 kHz mono) when there is one")
 
 
+class VisionConfig(_Strict):
+    face_detector: Literal["yunet", "retinaface"] = Field(
+        "yunet", description="yunet: fast (default); retinaface: the accurate one (needs a one-time export, see README)"
+    )
+    smoothing_seconds: Seconds = Field(1.0, description="time constant of the per-frame smoothing of face state and posture")
+
+
 class RuleConfig(_Strict):
     enabled: bool = True
     on_delay: Seconds = Field(5.0, description="the condition must hold this long before it turns on")
@@ -163,6 +170,7 @@ class CameraSettings(_Strict):
     detect: DetectConfig = DetectConfig()
     stream: StreamConfig = StreamConfig()
     rules: RulesConfig = RulesConfig()
+    vision: VisionConfig = VisionConfig()
     analyzers: list[str] = Field(
         default_factory=lambda: ["vision", "cry"],
         description="analyzer names from the registry, or 'module:Class' paths",

@@ -1,0 +1,101 @@
+"""``babymon eval occlusion|posture --manifest CSV [--json]``: the whole vision pipeline on labelled images.
+
+The manifest is a CSV with columns ``path,label`` (``path`` relative to the CSV file). Labels:
+
+* ``occlusion``: ``clear``, ``pacifier``, ``covered``, ``face_not_visible``, ``no_baby``: compared with the
+  pipeline's face state;
+* ``posture``: ``supine``, ``prone``, ``side``, ``sitting``, ``standing``: compared with the pipeline's posture;
+  an image where the pipeline finds no baby is predicted ``no_baby`` (a miss, listed in the confusion matrix).
+
+Each image goes through the same path as a live frame (locate → face → face state → posture; one frame, no
+temporal smoothing). The JSON holds ``n``, ``accuracy``, ``macro_f1`` (over the task's own labels),
+``per_class`` ({label: {precision, recall, f1, support}}), ``confusion_matrix`` ({"labels", "matrix": rows true,
+columns predicted}) and ``ms_per_image`` (pipeline time per image, decoding excluded), plus ``task``,
+``manifest`` and ``face_detector``; for ``occlusion`` also ``covered_recall`` and ``pacifier_not_flagged`` (the
+share of pacifier images not called covered).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from babymon.analyzers.base import AnalyzerUnavailable, FACE_STATES, POSTURES
+from babymon.vision.eval_face import ManifestError, read_manifest
+from babymon.vision.metrics import classification_report
+
+TASK_LABELS: dict[str, tuple[str, ...]] = {"occlusion": FACE_STATES, "posture": POSTURES}
+
+
+def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: bool = True) -> dict:
+    import cv2
+    from tqdm import tqdm
+
+    from babymon.vision.analyzer import build_face_detector
+    from babymon.vision.pipeline import VisionPipeline
+
+    labels = TASK_LABELS[task]
+    rows = read_manifest(manifest, labels)
+    if not rows:
+        raise ManifestError(f"manifest {manifest} has no rows")
+    pipeline = VisionPipeline(face_detector=build_face_detector(face_detector))
+    truth, predicted, elapsed, failures = [], [], 0.0, []
+    for row in tqdm(rows, desc=f"eval {task}", unit="image", disable=not progress):
+        image = cv2.imread(str(row.path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ManifestError(f"manifest {manifest} line {row.line}: cannot read image {row.path}")
+        started = time.perf_counter()
+        result = pipeline.analyze(image)
+        elapsed += time.perf_counter() - started
+        guess = result.face_state if task == "occlusion" else (result.posture or "no_baby")
+        truth.append(row.label)
+        predicted.append(guess)
+        if guess != row.label:
+            failures.append({"path": str(row.path), "label": row.label, "predicted": guess})
+    report_labels = labels if task == "occlusion" else (*labels, "no_baby")
+    report = classification_report(truth, predicted, report_labels)
+    own = [report["per_class"][label]["f1"] for label in labels]
+    report["macro_f1"] = sum(own) / len(own)
+    report["ms_per_image"] = 1000.0 * elapsed / len(rows)
+    if task == "occlusion":
+        report["covered_recall"] = report["per_class"]["covered"]["recall"]
+        pacifier = [p for t, p in zip(truth, predicted, strict=True) if t == "pacifier"]
+        report["pacifier_not_flagged"] = (sum(p != "covered" for p in pacifier) / len(pacifier)) if pacifier else None
+    report.update({"task": task, "manifest": str(manifest), "face_detector": face_detector,
+                   "mistakes": failures[:50]})
+    return report
+
+
+def summary(report: dict) -> str:
+    lines = [f"{report['task']}: n={report['n']} accuracy={report['accuracy']:.3f} macro_f1={report['macro_f1']:.3f} "
+             f"ms/image={report['ms_per_image']:.1f}"]
+    for label, stats in report["per_class"].items():
+        if stats["support"] or stats["precision"]:
+            lines.append(f"  {label:17s} precision={stats['precision']:.3f} recall={stats['recall']:.3f} n={stats['support']}")
+    if report["task"] == "occlusion":
+        lines.append(f"  covered recall={report['covered_recall']:.3f} pacifier not flagged={report['pacifier_not_flagged']}")
+    return "\n".join(lines)
+
+
+def _command(task: str, args) -> int:
+    if not args.manifest:
+        print(f"babymon: eval {task} needs --manifest CSV", file=sys.stderr)
+        return 1
+    detector = getattr(args, "detector", None) or "yunet"
+    try:
+        report = evaluate(task, Path(args.manifest), detector, progress=not args.json)
+    except (ManifestError, ValueError, AnalyzerUnavailable) as exc:
+        print(f"babymon: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2) if args.json else summary(report))
+    return 0
+
+
+def eval_occlusion_command(args) -> int:
+    return _command("occlusion", args)
+
+
+def eval_posture_command(args) -> int:
+    return _command("posture", args)

@@ -1,0 +1,133 @@
+"""The vision path for one frame: locate the baby → find the face → face state → posture.
+
+    location = locator.locate(image, region)          pose model: is a baby here, where is its body and head
+    faces    = face_detector.detect(image, region)    YuNet (default) or RetinaFace, at quarter turns
+    face     = the best face on the baby (inside its body box when there is one)
+    no baby and no face          → face_state "no_baby", no posture
+    otherwise face_state_probs   = face-state classifier on the face (or, when none was found, the head box)
+              posture_probs      = posture classifier on the body
+
+"No face found" is not "no baby": a baby whose face is hidden is still located by its body, and its head crop is
+classified (covered / face not visible). One frame in, one :class:`VisionResult` out; no state across frames
+(temporal smoothing is ``babymon.vision.smoothing``, applied by the analyzer). Not thread-safe: one pipeline
+per camera thread.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from babymon.vision.face import Face, FaceDetector, Region, check_image
+from babymon.vision.geometry import Box, centre, contains
+
+if TYPE_CHECKING:
+    from babymon.vision.pose import Location
+
+
+class Locator(Protocol):
+    def locate(self, image: np.ndarray, region: Region | None = None) -> Location: ...
+
+
+class FaceStateModel(Protocol):
+    def predict(self, image: np.ndarray, face: Face | None, head_box: Box | None) -> dict[str, float]: ...
+
+
+class PostureModel(Protocol):
+    def predict(self, image: np.ndarray, location: Location) -> dict[str, float]: ...
+
+
+@dataclass
+class VisionResult:
+    baby_present: bool
+    presence_score: float
+    baby_box: Box | None = None
+    head_box: Box | None = None
+    face: Face | None = None
+    face_state: str = "no_baby"
+    face_state_probs: dict[str, float] = field(default_factory=dict)
+    posture: str | None = None
+    posture_probs: dict[str, float] = field(default_factory=dict)
+    keypoints: np.ndarray | None = None  # (17, 2) pixels, when the locator gives a pose
+    keypoint_scores: np.ndarray | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def best_face(faces: list[Face], baby_box: Box | None) -> Face | None:
+    """The highest-scoring face whose centre is on the baby (any face when the baby's body was not found)."""
+    if baby_box is not None:
+        on_baby = [f for f in faces if contains(baby_box, centre(f.box))]
+        faces = on_baby or faces
+    return max(faces, key=lambda f: f.score, default=None)
+
+
+def argmax(probs: dict[str, float]) -> str:
+    return max(probs, key=probs.__getitem__)
+
+
+class VisionPipeline:
+    """Components are injected (tests, benchmarks, other detectors) or built with their defaults."""
+
+    def __init__(self, locator: Locator | None = None, face_detector: FaceDetector | None = None,
+                 face_state: FaceStateModel | None = None, posture: PostureModel | None = None,
+                 region: Region | None = None):
+        if locator is None:
+            from babymon.vision.pose import BabyLocator
+
+            locator = BabyLocator()
+        if face_detector is None:
+            from babymon.vision.face import YuNetDetector
+
+            face_detector = YuNetDetector()
+        if face_state is None:
+            from babymon.vision.face_state import FaceStateClassifier
+
+            face_state = FaceStateClassifier()
+        if posture is None:
+            from babymon.vision.posture import PostureClassifier
+
+            posture = PostureClassifier()
+        self.locator = locator
+        self.face_detector = face_detector
+        self.face_state = face_state
+        self.posture = posture
+        self.region = region
+
+    def analyze(self, image: np.ndarray) -> VisionResult:
+        image = check_image(image)
+        timings: dict[str, float] = {}
+
+        started = time.perf_counter()
+        location = self.locator.locate(image, self.region)
+        timings["locate"] = _ms_since(started)
+
+        started = time.perf_counter()
+        face = best_face(self.face_detector.detect(image, self.region), location.baby_box)
+        timings["face"] = _ms_since(started)
+
+        present = location.baby_present or face is not None
+        pose = location.pose
+        result = VisionResult(baby_present=present, presence_score=float(location.presence_score),
+                              baby_box=location.baby_box, head_box=location.head_box, face=face,
+                              keypoints=None if pose is None else pose.keypoints,
+                              keypoint_scores=None if pose is None else pose.scores, timings_ms=timings)
+        if not present:
+            return result
+
+        started = time.perf_counter()
+        result.face_state_probs = self.face_state.predict(image, face, location.head_box)
+        result.face_state = argmax(result.face_state_probs)
+        timings["face_state"] = _ms_since(started)
+
+        started = time.perf_counter()
+        result.posture_probs = self.posture.predict(image, location)
+        result.posture = argmax(result.posture_probs)
+        timings["posture"] = _ms_since(started)
+        return result
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

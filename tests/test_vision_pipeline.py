@@ -1,0 +1,84 @@
+"""The pipeline's own logic (which face is the baby's, "no face" vs "no baby"), with stand-in components that
+record calls; the real models are exercised end to end in tests/test_vision_analyzer.py."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from babymon.vision.face import Face
+from babymon.vision.pipeline import VisionPipeline, best_face
+
+
+@dataclass(frozen=True)
+class _Location:
+    baby_present: bool
+    presence_score: float
+    baby_box: tuple | None = None
+    head_box: tuple | None = None
+    pose: object | None = None
+
+
+class _Locator:
+    def __init__(self, location):
+        self.location = location
+
+    def locate(self, image, region=None):
+        return self.location
+
+
+class _Faces:
+    def __init__(self, faces):
+        self.faces = faces
+
+    def detect(self, image, region=None):
+        return self.faces
+
+
+class _Recorder:
+    def __init__(self, probs):
+        self.probs = probs
+        self.calls = []
+
+    def predict(self, image, *args):
+        self.calls.append(args)
+        return self.probs
+
+
+FACE = {"clear": 0.1, "pacifier": 0.1, "covered": 0.7, "face_not_visible": 0.1}
+POSTURE = {"supine": 0.1, "prone": 0.6, "side": 0.1, "sitting": 0.1, "standing": 0.1}
+IMAGE = np.zeros((48, 64, 3), np.uint8)
+
+
+def test_best_face_prefers_faces_on_the_baby():
+    poster = Face(box=(0, 0, 10, 10), score=0.99)
+    baby = Face(box=(40, 40, 50, 50), score=0.7)
+    assert best_face([poster, baby], baby_box=(30, 30, 64, 48)) is baby
+    assert best_face([poster, baby], baby_box=None) is poster
+    assert best_face([], baby_box=(30, 30, 64, 48)) is None
+
+
+def test_no_body_and_no_face_is_no_baby_and_skips_the_classifiers():
+    face_state, posture = _Recorder(FACE), _Recorder(POSTURE)
+    pipeline = VisionPipeline(_Locator(_Location(False, 0.1)), _Faces([]), face_state, posture)
+    result = pipeline.analyze(IMAGE)
+    assert (result.baby_present, result.face_state, result.posture) == (False, "no_baby", None)
+    assert face_state.calls == [] and posture.calls == []
+    assert set(result.timings_ms) == {"locate", "face"}
+
+
+def test_a_body_without_a_face_is_a_baby_whose_head_is_classified():
+    face_state, posture = _Recorder(FACE), _Recorder(POSTURE)
+    location = _Location(True, 0.9, baby_box=(0, 0, 64, 48), head_box=(5, 5, 20, 20))
+    result = VisionPipeline(_Locator(location), _Faces([]), face_state, posture).analyze(IMAGE)
+    assert (result.baby_present, result.face_state, result.posture) == (True, "covered", "prone")
+    assert face_state.calls == [(None, (5, 5, 20, 20))]
+    assert posture.calls == [(location,)]
+    assert set(result.timings_ms) == {"locate", "face", "face_state", "posture"}
+
+
+def test_a_face_alone_means_a_baby_is_here():
+    face = Face(box=(10, 10, 30, 30), score=0.9)
+    face_state = _Recorder(FACE)
+    result = VisionPipeline(_Locator(_Location(False, 0.2)), _Faces([face]), face_state, _Recorder(POSTURE)).analyze(IMAGE)
+    assert result.baby_present is True and result.face is face
+    assert face_state.calls == [(face, None)]
