@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import os
@@ -214,7 +215,17 @@ def _run_task(path: str):
     return run
 
 
-TRAIN_TASKS = {"cry": _run_task("babymon.cry.commands:train_cry")}
+def _import_attr(path: str):
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+TRAIN_ARGUMENTS = [  # (task, its argument adder, help)
+    ("cry", "babymon.cry.commands:add_train_arguments", "the cry models on ../shared/data/audio (log-mel CNN, YAMNet head, fusion)"),
+    ("posture", "babymon.vision.posture_train:add_train_arguments", "locator presence + posture heads"),
+]
+TRAIN_TASKS = {"cry": _run_task("babymon.cry.commands:train_cry"),
+               "posture": _run_task("babymon.vision.posture_train:train_command")}
 EVAL_TASKS = {"cry": _run_task("babymon.cry.commands:eval_cry"),
               "face": _run_task("babymon.vision.eval_face:eval_face_command"),
               "occlusion": _run_task("babymon.vision.eval_vision:eval_occlusion_command"),
@@ -258,16 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     # training and evaluation: one task positional each, so more tasks can be added beside `cry`
     p = sub.add_parser("train", help="train a model (needs the shared data; training-only extras such as torch)")
-    p.add_argument("task", choices=sorted(TRAIN_TASKS))
-    from babymon.cry.commands import add_eval_arguments as add_cry_eval, add_train_arguments as add_cry_train
-
-    add_cry_train(p)
-    p.set_defaults(func=lambda args: TRAIN_TASKS[args.task](args))
+    tasks = p.add_subparsers(dest="task", required=True)
+    for task, add_arguments, help_text in TRAIN_ARGUMENTS:
+        task_parser = tasks.add_parser(task, help=help_text)
+        _import_attr(add_arguments)(task_parser)
+        task_parser.set_defaults(func=TRAIN_TASKS[task])
 
     p = sub.add_parser("eval", help="evaluate a model on a labelled manifest")
     p.add_argument("task", choices=sorted(EVAL_TASKS))
     p.add_argument("--manifest", help="CSV with columns path,label (paths relative to the CSV)")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    from babymon.cry.commands import add_eval_arguments as add_cry_eval
+
     add_cry_eval(p)
     from babymon.vision.eval_face import add_eval_arguments as add_face_eval
 
@@ -277,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench-cry", help="real-time factor of the cry analyzer (target <= 0.02)")
     p.add_argument("--seconds", type=float, default=60.0, help="seconds of audio to analyse")
     p.add_argument("--clip", help="audio or video file to loop (default: generated noise)")
-    p.add_argument("--model", choices=["default", "logmel_cnn_yamnet", "logmel_cnn", "yamnet_head", "yamnet_zero_shot"], default="default")
+    p.add_argument("--model", choices=["default", "logmel_cnn_yamnet", "logmel_cnn_yamnet_fusion", "logmel_cnn", "yamnet_head", "yamnet_zero_shot"], default="default")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_run_task("babymon.cry.commands:bench_cry"))
 

@@ -73,6 +73,35 @@ def test_laughter_is_not_heard_as_crying(model):
     assert clip_score(model.predict(clip_windows(samples))) < model.threshold
 
 
+# the cry seed's own 4 s samples: never used in training or in any choice (model card, "The seed's own clips")
+SEED = "video/cry_fusion_4s_clips"
+SEED_CRIES = [f"{SEED}/3DCNN/baby/1022.avi", f"{SEED}/SVM/babywav/1001.wav", f"{SEED}/SVM/babywav/1022.wav"]
+SEED_NOT_CRY = [f"{SEED}/3DCNN/other/{name}.avi" for name in ("1654", "3077", "3352", "3376")]
+# known weakness: a cheering crowd, singing over a siren, a vehicle siren (no such sounds in our training data)
+SEED_FALSE_ALARMS = [f"{SEED}/SVM/otherwav/{name}.wav" for name in ("1651", "1653", "1655")]
+
+
+def _seed_score(model, relative: str) -> float:
+    return clip_score(model.predict(clip_windows(load_audio(shared_file(relative)))))
+
+
+@pytest.mark.parametrize("relative", SEED_CRIES)
+def test_the_seed_cries_are_heard(model, relative):
+    assert _seed_score(model, relative) >= model.threshold
+
+
+@pytest.mark.parametrize("relative", SEED_NOT_CRY)
+def test_the_seed_non_cry_videos_are_not_heard(model, relative):
+    assert _seed_score(model, relative) < model.threshold
+
+
+@pytest.mark.xfail(reason="known weakness, see models/cry/MODEL_CARD.md: sirens, singing and crowds are not in "
+                          "the training data and the CNN is 99 % sure they are crying", strict=False)
+@pytest.mark.parametrize("relative", SEED_FALSE_ALARMS)
+def test_the_seed_siren_crowd_and_singing_clips_are_not_heard(model, relative):
+    assert _seed_score(model, relative) < model.threshold
+
+
 def _feed(analyzer, samples: np.ndarray, start: float = 1_000.0):
     windower = AudioWindower(analyzer.window_seconds, analyzer.hop_seconds)
     return [(w, analyzer.analyze(w)) for w in windower.push(samples, start)]

@@ -31,7 +31,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("cry")
-    group.add_argument("--model", choices=["default", "logmel_cnn_yamnet", "logmel_cnn", "yamnet_head", "yamnet_zero_shot"],
+    group.add_argument("--model", choices=["default", "logmel_cnn_yamnet", "logmel_cnn_yamnet_fusion", "logmel_cnn",
+                                           "yamnet_head", "yamnet_zero_shot"],
                        default="default", help="which cry model (default: the shipped one)")
     group.add_argument("--skip-unreadable", action="store_true",
                        help="skip files that cannot be read or have no audio track (listed under 'skipped')")

@@ -157,3 +157,85 @@ def compute_features(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, aud
     (cache / f"{stem}.json").write_text(
         json.dumps({"clips": len(variants), "windows": int(len(data["logmel"]))}))
     return data
+
+
+def compute_yamnet_scores(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE,
+                          audio_root: Path | None = None) -> np.ndarray:
+    """All 521 YAMNet class scores of every window of one split (same windows, same order as
+    :func:`compute_features`), cached beside the features as float16. Rebuilds the split's seeded variants and
+    checks the "Baby cry" column against the features cache, so the two caches cannot silently disagree."""
+    from tqdm import tqdm
+
+    from babymon.cry.yamnet import Yamnet
+
+    audio_root = audio_root or default_audio_root()
+    clips = list_clips(audio_root)
+    data_key = hashlib.sha256("\n".join(f"{c.path}:{c.split}" for c in clips).encode()).hexdigest()[:8]
+    path = cache / f"yamnet_scores_v{CORPUS_VERSION}_{data_key}_{split}_seed{seed}.npz"
+    if path.exists():
+        return np.load(path)["scores"]
+    features = compute_features(split, seed=seed, cache=cache, audio_root=audio_root)
+    audio = decode_all(clips, cache)
+    backgrounds = [load_audio(p) for p in background_recordings(audio_root)]
+    signals, _ = build_split(split, clips, audio, backgrounds, seed)
+    yamnet = Yamnet()
+    scores = np.stack([yamnet.run(w)[0] for signal in tqdm(signals, desc=f"yamnet scores {split}", unit="clip")
+                       for w in clip_windows(signal)])
+    if len(scores) != len(features["yamnet_cry"]) or not np.allclose(
+            scores[:, yamnet.cry_index], features["yamnet_cry"], atol=1e-4):
+        raise RuntimeError(f"YAMNet scores of split '{split}' do not match the features cache {cache}: "
+                           "delete the cache and rebuild")
+    np.savez(path, scores=scores.astype(np.float16))
+    return scores.astype(np.float16)
+
+
+def compute_synthetic(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_root: Path | None = None,
+                      per_kind: int = 40) -> dict[str, np.ndarray]:
+    """Per-window log-mel and all YAMNet scores of the split's synthetic sirens, melodies and crowd babble
+    (and cries over them): see :mod:`babymon.cry.synthetic`. Same layout as :func:`compute_features`."""
+    from tqdm import tqdm
+
+    from babymon.cry.synthetic import build_synthetic
+    from babymon.cry.yamnet import Yamnet
+
+    audio_root = audio_root or default_audio_root()
+    clips = list_clips(audio_root)
+    data_key = hashlib.sha256("\n".join(f"{c.path}:{c.split}" for c in clips).encode()).hexdigest()[:8]
+    path = cache / f"synthetic_v2_{data_key}_{split}_seed{seed}_{per_kind}.npz"
+    if path.exists():
+        return dict(np.load(path, allow_pickle=False))
+    audio = decode_all(clips, cache)
+    speech = [a for c, a in zip(clips, audio) if c.split == split and c.source == "speech"]
+    cries = [(i, a) for i, (c, a) in enumerate(zip(clips, audio)) if c.split == split and c.label == 1]
+    rng = np.random.default_rng([seed, ("train", "val", "test").index(split), 7])
+    signals, variants = build_synthetic(speech, cries, per_kind, rng)
+    yamnet = Yamnet()
+    mels, scores, embeddings, window_variant, keep = [], [], [], [], []
+    for v_index, (signal, variant) in enumerate(tqdm(list(zip(signals, variants)), desc=f"synthetic {split}",
+                                                       unit="clip")):
+        windows = clip_windows(signal)
+        mask = np.ones(len(windows), dtype=bool)
+        if variant.label == 1:
+            clean_mask = _cry_window_mask(audio[variant.clip])
+            mask[: len(clean_mask)] = clean_mask[: len(mask)]
+        mels.append(log_mel(windows).astype(np.float16))
+        for w in windows:
+            window_scores, embedding = yamnet.run(w)
+            scores.append(window_scores)
+            embeddings.append(embedding.astype(np.float16))
+        window_variant.append(np.full(len(windows), v_index))
+        keep.append(mask)
+    data = {
+        "logmel": np.concatenate(mels),
+        "yamnet_scores": np.stack(scores).astype(np.float16),
+        "yamnet_cry": np.stack(scores)[:, yamnet.cry_index].astype(np.float32),
+        "embedding": np.stack(embeddings),
+        "window_variant": np.concatenate(window_variant),
+        "window_keep": np.concatenate(keep),
+        "variant_label": np.array([v.label for v in variants]),
+        "variant_kind": np.array([v.kind for v in variants]),
+        "variant_condition": np.array([v.condition for v in variants]),
+        "variant_clip": np.array([v.clip for v in variants]),
+    }
+    np.savez(path, **data)
+    return data

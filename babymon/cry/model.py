@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 CRY_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "cry"
 CONFIG_FILE = "config.json"
-KINDS = ("logmel_cnn_yamnet", "logmel_cnn", "yamnet_head", "yamnet_zero_shot")
+KINDS = ("logmel_cnn_yamnet", "logmel_cnn_yamnet_fusion", "logmel_cnn", "yamnet_head", "yamnet_zero_shot")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,14 @@ class CryModel:
         requested = kind or config.get("default")
         if requested not in KINDS:
             raise AnalyzerUnavailable(f"cry model kind '{requested}' is not one of {KINDS}")
+        self._fusion = None
+        if requested == "logmel_cnn_yamnet_fusion":
+            from babymon.cry.fusion import Fusion
+
+            try:
+                self._fusion = Fusion.from_json(config.get("fusion") or {})
+            except ValueError as exc:
+                raise AnalyzerUnavailable(f"{directory / CONFIG_FILE}: bad 'fusion' settings: {exc}") from None
         try:
             self._load(requested, directory)
         except AnalyzerUnavailable as exc:
@@ -61,6 +69,7 @@ class CryModel:
             if kind is not None or not fallback or fallback == requested:
                 raise
             log.warning("cry model '%s' unavailable (%s); using '%s'", requested, exc, fallback)
+            self._fusion = None
             self._load(fallback, directory)
         thresholds = config.get("thresholds", {})
         if self.kind not in thresholds:
@@ -75,7 +84,7 @@ class CryModel:
     def _load(self, kind: str, directory: Path) -> None:
         self.kind = kind
         self._cnn = self._head = self._yamnet = None
-        if kind in ("logmel_cnn", "logmel_cnn_yamnet"):
+        if kind in ("logmel_cnn", "logmel_cnn_yamnet", "logmel_cnn_yamnet_fusion"):
             from babymon.cry.features import log_mel
             from babymon.cry.nets import LogMelCnn
 
@@ -94,7 +103,7 @@ class CryModel:
             from babymon.cry.yamnet import Yamnet
 
             self._yamnet = Yamnet()
-        if kind == "yamnet_head":
+        if kind == "yamnet_head" or (kind == "logmel_cnn_yamnet_fusion" and self._fusion.needs_head):
             from babymon.cry.nets import EmbeddingHead
 
             path = directory / "yamnet_head.npz"
@@ -120,8 +129,11 @@ class CryModel:
             if self._yamnet is None:
                 return cnn
         results = [self._yamnet.run(w) for w in windows]
-        if self._head is not None:
-            return self._head.predict(np.stack([embedding for _, embedding in results]))
+        head = None if self._head is None else self._head.predict(np.stack([embedding for _, embedding in results]))
+        if self._fusion is not None:
+            return self._fusion.predict(cnn, np.stack([scores for scores, _ in results]), head)
+        if head is not None:
+            return head
         yamnet_cry = np.array([scores[self._yamnet.cry_index] for scores, _ in results], dtype=np.float32)
         if cnn is not None:
             from babymon.cry.nets import combine_with_yamnet

@@ -51,15 +51,18 @@ class LogMelCnn:
         with np.load(path, allow_pickle=False) as data:
             return cls({k: data[k].astype(np.float32) for k in data.files})
 
-    def predict(self, logmel: np.ndarray) -> np.ndarray:
-        """(n, mels, frames) log-mel → (n,) cry probability."""
+    def pooled(self, logmel: np.ndarray) -> np.ndarray:
+        """(n, mels, frames) log-mel → (n, 2 × channels) mean+max pooled last-block activations."""
         x = np.asarray(logmel, dtype=np.float32)[:, None]
         for index, (weight, bias) in enumerate(self.convs):
             x = _conv3x3_relu(x, weight, bias)
             if index < len(self.convs) - 1:
                 x = _maxpool2(x)
-        pooled = np.concatenate([x.mean(axis=(2, 3)), x.max(axis=(2, 3))], axis=1)
-        return _sigmoid(pooled @ self.fc_w + self.fc_b)
+        return np.concatenate([x.mean(axis=(2, 3)), x.max(axis=(2, 3))], axis=1)
+
+    def predict(self, logmel: np.ndarray) -> np.ndarray:
+        """(n, mels, frames) log-mel → (n,) cry probability."""
+        return _sigmoid(self.pooled(logmel) @ self.fc_w + self.fc_b)
 
 
 class EmbeddingHead:
@@ -83,13 +86,15 @@ class EmbeddingHead:
 
 
 YAMNET_WEIGHT = 0.5
+YAMNET_FLOOR = 1e-4  # added to YAMNet's score before the log: the strongest veto is weight · log(floor)
 
 
-def combine_with_yamnet(cnn_probability: np.ndarray, yamnet_cry: np.ndarray, weight: float = YAMNET_WEIGHT) -> np.ndarray:
-    """CNN and YAMNet zero-shot together: logit(cnn) + weight · log(YAMNet "Baby cry" score), squashed again.
+def combine_with_yamnet(cnn_probability: np.ndarray, yamnet_cry: np.ndarray, weight: float = YAMNET_WEIGHT,
+                        floor: float = YAMNET_FLOOR) -> np.ndarray:
+    """CNN and YAMNet zero-shot together: logit(cnn) + weight · log(YAMNet "Baby cry" score + floor), squashed again.
 
     YAMNet's prior from AudioSet vetoes confident CNN mistakes on sounds our training data lacks, while the
     CNN (trained under noise) keeps cries that YAMNet loses in white noise.
     """
     p = np.clip(np.asarray(cnn_probability, dtype=np.float64), 1e-6, 1 - 1e-6)
-    return _sigmoid(np.log(p / (1 - p)) + weight * np.log(np.asarray(yamnet_cry, dtype=np.float64) + 1e-4))
+    return _sigmoid(np.log(p / (1 - p)) + weight * np.log(np.asarray(yamnet_cry, dtype=np.float64) + floor))

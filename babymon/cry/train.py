@@ -17,7 +17,7 @@ from babymon.cry.metrics import at_threshold, clip_score, roc_auc, threshold_for
 from babymon.cry.nets import YAMNET_WEIGHT, EmbeddingHead, LogMelCnn, combine_with_yamnet
 
 TARGET_FPR = 0.02  # the shipped threshold is chosen on the validation split for this false-positive rate
-APPROACHES = ("yamnet_zero_shot", "yamnet_head", "logmel_cnn", "logmel_cnn_yamnet")
+APPROACHES = ("yamnet_zero_shot", "yamnet_head", "logmel_cnn", "logmel_cnn_yamnet", "logmel_cnn_yamnet_fusion")
 
 
 def _torch():
@@ -224,50 +224,106 @@ def train(out_dir: Path, *, seed: int = 0, cnn_epochs: int = 12, head_epochs: in
                           "train_seconds": round(time.time() - started, 1)})
 
 
+def _fold_groups(audio_root: Path | None) -> list[str]:
+    """Fold group of every clip for the fusion layer's cross-validation: the source recording / uploader /
+    ESC clip; spoken digits by utterance (validation has a single speaker)."""
+    from babymon.cry.dataset import default_audio_root, list_clips
+
+    return [str(c.path) if c.source == "speech" else c.group for c in list_clips(audio_root or default_audio_root())]
+
+
+def evaluate_synthetic(data: dict[str, np.ndarray], scores: np.ndarray, threshold: float) -> dict:
+    """Per synthetic kind: the false-positive rate on the sound alone and the recall of cries over it."""
+    labels, kinds = data["variant_label"], data["variant_kind"]
+    result = {}
+    for kind in sorted(set(kinds)):
+        negatives, positives = (kinds == kind) & (labels == 0), (kinds == kind) & (labels == 1)
+        result[str(kind)] = {"n": int((kinds == kind).sum()),
+                             "false_positive_rate": float(np.mean(scores[negatives] >= threshold)),
+                             "recall_of_cry_over_it": float(np.mean(scores[positives] >= threshold))}
+    return result
+
+
 def compare(out_dir: Path, *, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_root: Path | None = None,
             extra: dict | None = None) -> dict:
     """Score all approaches with the weights in ``out_dir`` on the same validation and test variants; choose
-    each threshold on validation; write ``metrics.json`` and ``config.json``."""
+    each threshold on validation; fit the fusion layer (e) on validation (grouped cross-validation: its
+    validation numbers are out-of-fold); write ``metrics.json`` and ``config.json``."""
     from threadpoolctl import threadpool_limits
 
+    from babymon.cry.corpus import compute_synthetic, compute_yamnet_scores
+    from babymon.cry.fusion_fit import combine, select_fusion
+
     splits = {s: compute_features(s, seed=seed, cache=cache, audio_root=audio_root) for s in ("val", "test")}
+    synthetic = {s: compute_synthetic(s, seed=seed, cache=cache, audio_root=audio_root) for s in ("val", "test")}
+    yamnet_scores = {s: compute_yamnet_scores(s, seed=seed, cache=cache, audio_root=audio_root)
+                     for s in ("val", "test")}
     head_np = EmbeddingHead.load(out_dir / "yamnet_head.npz")
     cnn_np = LogMelCnn.load(out_dir / "logmel_cnn.npz")
-    predictors = {
-        "yamnet_zero_shot": lambda d: d["yamnet_cry"],
-        "yamnet_head": lambda d: _predict_batches(head_np.predict, d["embedding"]),
-        "logmel_cnn": lambda d: _predict_batches(cnn_np.predict, d["logmel"]),
-        "logmel_cnn_yamnet": lambda d: combine_with_yamnet(_predict_batches(cnn_np.predict, d["logmel"]),
-                                                           d["yamnet_cry"], YAMNET_WEIGHT),
-    }
-    results = {}
+    results: dict[str, dict] = {}
     val, test = splits["val"], splits["test"]
     with threadpool_limits(limits=1, user_api="blas"):
-        for name, predict in predictors.items():
-            val_scores = clip_scores(val, predict(val))
-            threshold = threshold_for_fpr(val["variant_label"], val_scores, TARGET_FPR)
-            results[name] = {"validation": evaluate_scores(val, val_scores, threshold),
-                             "test": evaluate_scores(test, clip_scores(test, predict(test)), threshold)}
+        cnn = {(s, kind): _predict_batches(cnn_np.predict, d["logmel"])
+               for s in ("val", "test") for kind, d in (("real", splits[s]), ("synthetic", synthetic[s]))}
+        head = {(s, kind): _predict_batches(head_np.predict, d["embedding"])
+                for s in ("val", "test") for kind, d in (("real", splits[s]), ("synthetic", synthetic[s]))}
+        window_probs = {
+            "yamnet_zero_shot": lambda s, kind, d: d["yamnet_cry"],
+            "yamnet_head": lambda s, kind, d: head[(s, kind)],
+            "logmel_cnn": lambda s, kind, d: cnn[(s, kind)],
+            "logmel_cnn_yamnet": lambda s, kind, d: combine_with_yamnet(cnn[(s, kind)], d["yamnet_cry"], YAMNET_WEIGHT),
+        }
+        for name, predict in window_probs.items():
+            scores = {(s, kind): clip_scores(d, predict(s, kind, d))
+                      for s in ("val", "test") for kind, d in (("real", splits[s]), ("synthetic", synthetic[s]))}
+            results[name] = _evaluate_approach(splits, synthetic, scores)
+        groups = _fold_groups(audio_root)
+        fusion_data = {s: combine(splits[s], synthetic[s], yamnet_scores[s], (cnn[(s, "real")], cnn[(s, "synthetic")]),
+                                  (head[(s, "real")], head[(s, "synthetic")]), groups) for s in ("val", "test")}
+
+        def clip_score_fn(data):
+            return lambda p: clip_scores({"window_variant": data.window_clip, "variant_label": data.clip_label}, p)
+
+        fusion, out_of_fold, selection = select_fusion(fusion_data["val"], clip_score_fn(fusion_data["val"]))
+        test_data = fusion_data["test"]
+        test_fused = clip_score_fn(test_data)(fusion.predict(test_data.cnn, test_data.scores, test_data.head))
+        n_val, n_test = len(val["variant_label"]), len(test["variant_label"])
+        results["logmel_cnn_yamnet_fusion"] = _evaluate_approach(splits, synthetic, {
+            ("val", "real"): out_of_fold[:n_val], ("val", "synthetic"): out_of_fold[n_val:],
+            ("test", "real"): test_fused[:n_test], ("test", "synthetic"): test_fused[n_test:]})
     if extra is None and (out_dir / "metrics.json").exists():  # re-scoring: keep what the training run recorded
         previous = json.loads((out_dir / "metrics.json").read_text())
-        extra = {k: v for k, v in previous.items() if k not in ("seed", "target_fpr_on_validation", "results")}
-    summary = {"seed": seed, **(extra or {}), "target_fpr_on_validation": TARGET_FPR, "results": results}
+        extra = {k: v for k, v in previous.items()
+                 if k not in ("seed", "target_fpr_on_validation", "results", "fusion", "fusion_selection")}
+    summary = {"seed": seed, **(extra or {}), "target_fpr_on_validation": TARGET_FPR, "results": results,
+               "fusion": fusion.to_json(), "fusion_selection": selection}
     (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     write_model_config(out_dir, summary)
     return summary
+
+
+def _evaluate_approach(splits: dict, synthetic: dict, scores: dict) -> dict:
+    """Threshold at the target false-positive rate on the real validation clips; every number at it."""
+    threshold = threshold_for_fpr(splits["val"]["variant_label"], scores[("val", "real")], TARGET_FPR)
+    result = {}
+    for split, key in (("val", "validation"), ("test", "test")):
+        result[key] = evaluate_scores(splits[split], scores[(split, "real")], threshold)
+        result[key]["synthetic"] = evaluate_synthetic(synthetic[split], scores[(split, "synthetic")], threshold)
+    return result
 
 
 def write_model_config(out_dir: Path, summary: dict) -> dict:
     """``config.json``: thresholds of every approach; the default is the trained model with the best
     *validation* ROC AUC (the test split plays no part in the choice); the other one is the fallback."""
     results = summary["results"]
-    trained = sorted(("yamnet_head", "logmel_cnn", "logmel_cnn_yamnet"),
-                     key=lambda k: -results[k]["validation"]["roc_auc"])
+    trained = sorted((k for k in ("yamnet_head", "logmel_cnn", "logmel_cnn_yamnet", "logmel_cnn_yamnet_fusion")
+                      if k in results), key=lambda k: -results[k]["validation"]["roc_auc"])
     config = {
         "default": trained[0],
         "fallback": "logmel_cnn" if trained[0] != "logmel_cnn" else None,
         "thresholds": {name: round(r["validation"]["threshold"], 6) for name, r in results.items()},
         "yamnet_weight": YAMNET_WEIGHT,
+        **({"fusion": summary["fusion"]} if "fusion" in summary else {}),
         "stop_ratio": 0.5,
         "min_on_seconds": 2.0,
         "min_off_seconds": 3.0,
@@ -284,12 +340,16 @@ def _torch_predict(torch, model, inputs: np.ndarray) -> np.ndarray:
 
 
 def comparison_table(summary: dict) -> str:
-    rows = ["| approach | split | n clips | ROC AUC | recall | FPR | precision | white 0 dB recall | threshold |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| approach | split | n clips | ROC AUC | recall | FPR | precision | white 0 dB recall | threshold "
+            "| synthetic FPR siren / melody / babble |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for name, result in summary["results"].items():
         for split in ("validation", "test"):
             r = result[split]
             white = r["by_condition"].get("white_0db", {}).get("recall", float("nan"))
+            synthetic = " / ".join(f"{r.get('synthetic', {}).get(k, {}).get('false_positive_rate', float('nan')):.3f}"
+                                   for k in ("siren", "melody", "babble"))
             rows.append(f"| {name} | {split} | {r['n']} | {r['roc_auc']:.4f} | {r['recall']:.3f} | "
-                        f"{r['false_positive_rate']:.3f} | {r['precision']:.3f} | {white:.3f} | {r['threshold']:.3f} |")
+                        f"{r['false_positive_rate']:.3f} | {r['precision']:.3f} | {white:.3f} | {r['threshold']:.3f} "
+                        f"| {synthetic} |")
     return "\n".join(rows)

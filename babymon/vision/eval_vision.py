@@ -8,7 +8,8 @@ The manifest is a CSV with columns ``path,label`` (``path`` relative to the CSV 
   an image where the pipeline finds no baby is predicted ``no_baby`` (a miss, listed in the confusion matrix).
 
 Each image goes through the same path as a live frame (locate → face → face state → posture; one frame, no
-temporal smoothing). The JSON holds ``n``, ``accuracy``, ``macro_f1`` (over the task's own labels),
+temporal smoothing). The JSON holds ``n``, ``accuracy``, ``macro_f1`` (over the task's labels that occur in
+the manifest, listed in ``macro_f1_labels``: a class with no images has no F1),
 ``per_class`` ({label: {precision, recall, f1, support}}), ``confusion_matrix`` ({"labels", "matrix": rows true,
 columns predicted}) and ``ms_per_image`` (pipeline time per image, decoding excluded), plus ``task``,
 ``manifest`` and ``face_detector``; for ``occlusion`` also ``covered_recall`` and ``pacifier_not_flagged`` (the
@@ -56,8 +57,9 @@ def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: 
             failures.append({"path": str(row.path), "label": row.label, "predicted": guess})
     report_labels = labels if task == "occlusion" else (*labels, "no_baby")
     report = classification_report(truth, predicted, report_labels)
-    own = [report["per_class"][label]["f1"] for label in labels]
-    report["macro_f1"] = sum(own) / len(own)
+    present = [label for label in labels if label in set(truth)]  # a class absent from the manifest has no F1
+    report["macro_f1"] = sum(report["per_class"][label]["f1"] for label in present) / len(present)
+    report["macro_f1_labels"] = present
     report["ms_per_image"] = 1000.0 * elapsed / len(rows)
     if task == "occlusion":
         report["covered_recall"] = report["per_class"]["covered"]["recall"]

@@ -1,0 +1,126 @@
+"""Fit the fusion layer (:mod:`babymon.cry.fusion`) on the *validation* split, choosing its features and
+regularisation by grouped 5-fold cross-validation there.
+
+Why validation and not train: the CNN was fitted on the train split, where its logits are near perfect
+(clip ROC AUC 0.9998), so a layer fitted there learns to trust the CNN alone and gives YAMNet's classes
+~0 (or wrongly signed) weights. On validation the CNN's errors are real held-out errors. Folds keep every
+variant of a clip, every clip of a source recording / uploader (speech: of an utterance) together. The
+test split plays no part. Pure numpy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from babymon.cry.fusion import Fusion, balanced_weights, feature_matrix, fit_logistic
+from babymon.cry.metrics import roc_auc
+
+FOLDS = 5
+CANDIDATE_FEATURES: tuple[tuple[str, ...], ...] = (
+    ("cnn_logit", "yamnet_baby_cry"),
+    ("cnn_logit", "head_logit"),
+    ("cnn_logit", "head_logit", "yamnet_baby_cry"),
+    ("cnn_logit", "head_logit", "yamnet_baby_cry", "not_cry_vs_cry"),
+    ("cnn_logit", "head_logit", "yamnet_baby_cry", "cry", "laughter", "speech", "music", "siren", "crowd", "animal",
+     "vehicle", "not_cry"),
+    ("cnn_logit", "yamnet_baby_cry", "not_cry_vs_cry"),
+    ("cnn_logit", "cry", "not_cry_vs_cry"),
+    ("cnn_logit", "yamnet_baby_cry", "not_cry"),
+    ("cnn_logit", "cry", "not_cry"),
+    ("cnn_logit", "yamnet_baby_cry", "cry", "not_cry"),
+    ("cnn_logit", "yamnet_baby_cry", "cry", "laughter", "speech", "music", "siren", "crowd", "animal", "vehicle",
+     "not_cry"),
+)
+L2_GRID = (1.0, 10.0, 100.0)
+
+
+@dataclass
+class FusionData:
+    """Windows of one split: CNN probability, YAMNet scores, label, clip index (into the clip arrays)."""
+
+    cnn: np.ndarray
+    head: np.ndarray  # YAMNet-head probability
+    scores: np.ndarray
+    window_label: np.ndarray
+    window_clip: np.ndarray
+    window_keep: np.ndarray
+    clip_label: np.ndarray
+    clip_group: np.ndarray  # source group of each clip (fold assignment)
+
+
+def fold_of(groups: np.ndarray, folds: int = FOLDS) -> np.ndarray:
+    return np.array([int(hashlib.sha256(str(g).encode()).hexdigest()[:8], 16) % folds for g in groups])
+
+
+def expected_sign(feature: str) -> int:
+    """+1: evidence for crying (the CNN, YAMNet's cry classes); -1: evidence against (every other group)."""
+    return 1 if feature in ("cnn_logit", "head_logit", "yamnet_baby_cry", "cry") else -1
+
+
+def _fit(data: FusionData, features: tuple[str, ...], l2: float, windows: np.ndarray) -> Fusion:
+    """Fit; drop the feature whose weight has the wrong sign (the most wrong first) and refit, until every
+    weight points the way its evidence does: a sound class must never *raise* the cry score because of a
+    quirk of our few negatives (e.g. "music" correlating with cries mixed over melodies)."""
+    mask = windows & data.window_keep
+    y = data.window_label[mask]
+    sample_weight = balanced_weights(y)
+    full = feature_matrix(data.cnn[mask], data.scores[mask], features, data.head[mask])
+    kept = list(range(len(features)))
+    while True:
+        weights, bias = fit_logistic(full[:, kept], y, l2, sample_weight)
+        wrong = [(w * expected_sign(features[i]), position) for position, (i, w) in enumerate(zip(kept, weights))
+                 if w * expected_sign(features[i]) < 0]
+        if not wrong:
+            break
+        kept.pop(min(wrong)[1])
+    return Fusion(tuple(features[i] for i in kept), tuple(float(w) for w in weights), bias)
+
+
+def out_of_fold(data: FusionData, features: tuple[str, ...], l2: float, clip_score_fn) -> np.ndarray:
+    """Each clip scored by a layer fitted without its fold: (n_clips,) clip scores."""
+    window_fold = fold_of(data.clip_group)[data.window_clip]
+    probabilities = np.zeros(len(data.cnn))
+    for fold in range(FOLDS):
+        held = window_fold == fold
+        if not held.any():
+            continue
+        fusion = _fit(data, features, l2, ~held)
+        probabilities[held] = fusion.predict(data.cnn[held], data.scores[held], data.head[held])
+    return clip_score_fn(probabilities)
+
+
+def select_fusion(data: FusionData, clip_score_fn, candidates=CANDIDATE_FEATURES, l2_grid=L2_GRID):
+    """(fusion fitted on all of ``data``, its out-of-fold clip scores, the table of every candidate's
+    out-of-fold ROC AUC). Ties go to the earlier (smaller) candidate and the stronger regularisation."""
+    table = []
+    best = None
+    for features in candidates:
+        for l2 in sorted(l2_grid, reverse=True):
+            scores = out_of_fold(data, features, l2, clip_score_fn)
+            auc = roc_auc(data.clip_label, scores)
+            table.append({"features": list(features), "l2": l2, "oof_roc_auc": auc})
+            if best is None or auc > best[0] + 1e-6:
+                best = (auc, features, l2, scores)
+    _, features, l2, scores = best
+    return _fit(data, features, l2, np.ones(len(data.cnn), bool)), scores, table
+
+
+def combine(real: dict[str, np.ndarray], synthetic: dict[str, np.ndarray], real_scores: np.ndarray,
+            cnn: tuple[np.ndarray, np.ndarray], head: tuple[np.ndarray, np.ndarray],
+            clip_groups: list[str]) -> FusionData:
+    """One split's real variants followed by its synthetic ones as :class:`FusionData`. ``clip_groups[i]``
+    is the fold group of clip ``i`` of the data set; ``cnn`` and ``head`` are the (real, synthetic) window
+    probabilities (variants of no clip get a group of their own)."""
+    offset = len(real["variant_label"])
+    window_clip = np.concatenate([real["window_variant"], synthetic["window_variant"] + offset])
+    labels = np.concatenate([real["variant_label"], synthetic["variant_label"]])
+    clips = np.concatenate([real["variant_clip"], synthetic["variant_clip"]])
+    groups = np.array([clip_groups[c] if c >= 0 else f"variant:{v}" for v, c in enumerate(clips)])
+    return FusionData(cnn=np.concatenate(cnn), head=np.concatenate(head),
+                      scores=np.concatenate([real_scores, synthetic["yamnet_scores"]]).astype(np.float32),
+                      window_label=labels[window_clip], window_clip=window_clip,
+                      window_keep=np.concatenate([real["window_keep"], synthetic["window_keep"]]),
+                      clip_label=labels, clip_group=groups)
