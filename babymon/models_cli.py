@@ -1,4 +1,4 @@
-"""``babymon models list | download | verify``: the command-line side of :mod:`babymon.models`."""
+"""``babymon models list | download | verify | export``: the command-line side of :mod:`babymon.models`."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = actions.add_parser("verify", parents=[common], help="check sha256s; exit 1 if any model is missing or corrupt")
     p.add_argument("names", nargs="*", metavar="NAME")
     p.set_defaults(func=cmd_verify)
+    p = actions.add_parser("export", parents=[common],
+                           help="convert PyTorch weights to ONNX once (needs the training extras: torch, onnx)")
+    p.add_argument("target", choices=["retinaface"], help="retinaface: RetinaFace MobileNet-0.25 face detector")
+    p.set_defaults(func=cmd_export)
 
 
 def _apply_overrides(args: argparse.Namespace) -> None:
@@ -111,4 +115,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"babymon: {len(bad)} model(s) missing or corrupt: {', '.join(s.spec.name for s in bad)}",
               file=sys.stderr)
         return EXIT_PROBLEM
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``babymon models export retinaface``: the ONNX file the RetinaFace detector runs, from the verified .pth."""
+    from babymon.vision.retinaface_export import export_from_model_dir
+
+    _apply_overrides(args)
+    try:
+        path = export_from_model_dir()
+    except models.ModelError as exc:
+        print(f"babymon: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    print(f"exported {path}")
     return 0

@@ -1,4 +1,5 @@
-"""``babymon eval face --manifest CSV [--json]``: how well the face detector finds faces in labelled images.
+"""``babymon eval face --manifest CSV [--detector yunet|retinaface] [--json]``: how well a face detector finds
+faces in labelled images.
 
 The manifest is a CSV with columns ``path,label`` (``path`` relative to the CSV file, ``label`` ``face`` or
 ``no_face``) and optionally ``x1,y1,x2,y2``: a face box in the image's pixels. Scoring is per row:
@@ -10,7 +11,7 @@ The manifest is a CSV with columns ``path,label`` (``path`` relative to the CSV 
 
 The JSON holds ``n``, ``accuracy``, ``macro_f1``, ``per_class`` ({label: {precision, recall, f1, support}}),
 ``confusion_matrix`` ({"labels", "matrix": rows true, columns predicted}) and ``ms_per_image`` (detector time
-per distinct image, reading excluded), plus ``task``, ``manifest``, ``angles``, ``max_side`` and
+per distinct image, reading excluded), plus ``task``, ``manifest``, ``detector``, ``angles``, ``max_side`` and
 ``score_threshold``.
 """
 
@@ -22,11 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from babymon.vision.face import DEFAULT_ANGLES, DEFAULT_MAX_SIDE, Face, FaceDetector
+from babymon.vision.face import DEFAULT_ANGLES, DEFAULT_MAX_SIDE, Face, FaceDetector, RotatingDetector
 from babymon.vision.geometry import Box, centre, contains, iou
 from babymon.vision.metrics import classification_report
 
 LABELS = ("face", "no_face")
+DETECTORS = ("yunet", "retinaface")
+YUNET_SCORE_THRESHOLD = 0.6
 BOX_COLUMNS = ("x1", "y1", "x2", "y2")
 MATCH_IOU = 0.3
 
@@ -119,19 +122,44 @@ def evaluate(rows: list[Row], detector: FaceDetector) -> dict:
     return report
 
 
-def run(manifest: Path, angles: Sequence[float] = DEFAULT_ANGLES, score_threshold: float = 0.6,
-        max_side: int | None = DEFAULT_MAX_SIDE) -> dict:
+def detector_defaults(detector: str) -> tuple[float, int | None]:
+    """(score threshold, max_side) each detector uses by default."""
+    if detector == "retinaface":
+        from babymon.vision import retinaface
+
+        return retinaface.DEFAULT_SCORE_THRESHOLD, retinaface.DEFAULT_MAX_SIDE
+    if detector == "yunet":
+        return YUNET_SCORE_THRESHOLD, DEFAULT_MAX_SIDE
+    raise ValueError(f"detector: expected one of {', '.join(DETECTORS)}, got {detector!r}")
+
+
+def build_detector(detector: str, angles: Sequence[float], score_threshold: float,
+                   max_side: int | None, threads: int = 1) -> RotatingDetector:
+    """A detector by name. ``threads``: ONNX Runtime threads for RetinaFace (YuNet uses OpenCV's global setting)."""
+    detector_defaults(detector)  # checks the name
+    if detector == "retinaface":
+        from babymon.vision.retinaface import RetinaFaceDetector
+
+        return RetinaFaceDetector(angles=angles, score_threshold=score_threshold, max_side=max_side, threads=threads)
     from babymon.vision.face import YuNetDetector
 
+    return YuNetDetector(angles=angles, score_threshold=score_threshold, max_side=max_side)
+
+
+def run(manifest: Path, angles: Sequence[float] = DEFAULT_ANGLES, score_threshold: float | None = None,
+        max_side: int | None = DEFAULT_MAX_SIDE, detector: str = "yunet") -> dict:
+    """Evaluate ``detector`` on ``manifest``; ``score_threshold`` None: the detector's default."""
+    if score_threshold is None:
+        score_threshold = detector_defaults(detector)[0]
     rows = read_manifest(manifest)
-    report = evaluate(rows, YuNetDetector(angles=angles, score_threshold=score_threshold, max_side=max_side))
-    return {"task": "face", "manifest": str(manifest), "angles": list(angles), "max_side": max_side,
-            "score_threshold": score_threshold, **report}
+    report = evaluate(rows, build_detector(detector, angles, score_threshold, max_side))
+    return {"task": "face", "manifest": str(manifest), "detector": detector, "angles": list(angles),
+            "max_side": max_side, "score_threshold": score_threshold, **report}
 
 
 def summary(report: dict) -> str:
-    lines = [f"{report['n']} rows: accuracy {report['accuracy']:.3f}, macro F1 {report['macro_f1']:.3f}, "
-             f"{report['ms_per_image']:.1f} ms/image"]
+    lines = [f"{report.get('detector', 'yunet')}: {report['n']} rows: accuracy {report['accuracy']:.3f}, "
+             f"macro F1 {report['macro_f1']:.3f}, {report['ms_per_image']:.1f} ms/image"]
     for label, c in report["per_class"].items():
         lines.append(f"  {label:8s} precision {c['precision']:.3f} recall {c['recall']:.3f} support {c['support']}")
     cm = report["confusion_matrix"]
@@ -156,9 +184,13 @@ def add_eval_arguments(parser) -> None:
     group = parser.add_argument_group("face")
     group.add_argument("--angles", default=",".join(f"{a:g}" for a in DEFAULT_ANGLES),
                        help="rotations (degrees clockwise) the face detector tries (default: %(default)s)")
-    group.add_argument("--score-threshold", type=float, default=0.6, help="YuNet score threshold (default 0.6)")
-    group.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
-                       help="shrink images to this longer side before detecting; 0 = full size (default %(default)s)")
+    group.add_argument("--detector", choices=DETECTORS, default="yunet",
+                       help="face detector: yunet (fast, default) or retinaface (RetinaFace MobileNet-0.25)")
+    group.add_argument("--score-threshold", type=float, default=None,
+                       help="detector score threshold (default: the detector's own; see babymon/vision/README.md)")
+    group.add_argument("--max-side", type=int, default=None,
+                       help="shrink images to this longer side before detecting; 0 = full size "
+                            f"(default: the detector's own, {DEFAULT_MAX_SIDE} for both)")
 
 
 def eval_face_command(args) -> int:
@@ -172,7 +204,8 @@ def eval_face_command(args) -> int:
         print("babymon: eval face needs --manifest CSV", file=sys.stderr)
         return 1
     try:
-        report = run(Path(args.manifest), parse_angles(args.angles), args.score_threshold, args.max_side or None)
+        max_side = detector_defaults(args.detector)[1] if args.max_side is None else (args.max_side or None)
+        report = run(Path(args.manifest), parse_angles(args.angles), args.score_threshold, max_side, args.detector)
     except (ManifestError, ValueError, AnalyzerUnavailable) as exc:
         print(f"babymon: {exc}", file=sys.stderr)
         return 1
