@@ -223,9 +223,11 @@ def _import_attr(path: str):
 TRAIN_ARGUMENTS = [  # (task, its argument adder, help)
     ("cry", "babymon.cry.commands:add_train_arguments", "the cry models on ../shared/data/audio (log-mel CNN, YAMNet head, fusion)"),
     ("posture", "babymon.vision.posture_train:add_train_arguments", "locator presence + posture heads"),
+    ("occlusion", "babymon.vision.occlusion_train:add_train_arguments", "face-state head (clear/pacifier/covered/face not visible)"),
 ]
 TRAIN_TASKS = {"cry": _run_task("babymon.cry.commands:train_cry"),
-               "posture": _run_task("babymon.vision.posture_train:train_command")}
+               "posture": _run_task("babymon.vision.posture_train:train_command"),
+               "occlusion": _run_task("babymon.vision.occlusion_train:train_command")}
 EVAL_TASKS = {"cry": _run_task("babymon.cry.commands:eval_cry"),
               "face": _run_task("babymon.vision.eval_face:eval_face_command"),
               "occlusion": _run_task("babymon.vision.eval_vision:eval_occlusion_command"),

@@ -39,8 +39,8 @@ class _Recorder:
         self.probs = probs
         self.calls = []
 
-    def predict(self, image, *args):
-        self.calls.append(args)
+    def predict(self, image, *args, **kwargs):
+        self.calls.append(args + tuple(kwargs.values()))
         return self.probs
 
 
@@ -72,13 +72,23 @@ def test_a_body_without_a_face_is_a_baby_whose_head_is_classified():
     result = VisionPipeline(_Locator(location), _Faces([]), face_state, posture).analyze(IMAGE)
     assert (result.baby_present, result.face_state, result.posture) == (True, "covered", "prone")
     assert face_state.calls == [(None, (5, 5, 20, 20))]
-    assert posture.calls == [(location,)]
+    assert posture.calls == [(location, None)]  # the posture model is told no face was found
     assert set(result.timings_ms) == {"locate", "face", "face_state", "posture"}
 
 
 def test_a_face_alone_means_a_baby_is_here():
     face = Face(box=(10, 10, 30, 30), score=0.9)
-    face_state = _Recorder(FACE)
-    result = VisionPipeline(_Locator(_Location(False, 0.2)), _Faces([face]), face_state, _Recorder(POSTURE)).analyze(IMAGE)
+    face_state, posture = _Recorder(FACE), _Recorder(POSTURE)
+    location = _Location(False, 0.2)
+    result = VisionPipeline(_Locator(location), _Faces([face]), face_state, posture).analyze(IMAGE)
     assert result.baby_present is True and result.face is face
-    assert face_state.calls == [(face, None)]
+    assert face_state.calls == [(face, (0.0, 0.0, 64.0, 48.0))]  # the face is classified; the frame is the fallback
+    assert posture.calls == [(location, face)]  # the face found is evidence for the posture model
+
+
+def test_head_region_falls_back_from_head_to_body_to_the_whole_frame():
+    from babymon.vision.pipeline import head_region
+
+    assert head_region(_Location(True, 0.9, baby_box=(0, 0, 64, 48), head_box=(5, 5, 20, 20)), IMAGE) == (5, 5, 20, 20)
+    assert head_region(_Location(True, 0.9, baby_box=(1, 2, 30, 40)), IMAGE) == (1, 2, 30, 40)
+    assert head_region(_Location(True, 0.9), IMAGE) == (0.0, 0.0, 64.0, 48.0)  # a close-up: too few keypoints

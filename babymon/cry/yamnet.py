@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,23 +26,14 @@ class Yamnet:
     """One TFLite interpreter (not thread-safe: one per analyzer instance)."""
 
     def __init__(self, model: Path | None = None, class_map: Path | None = None, threads: int = 1):
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:
-            raise AnalyzerUnavailable("the TFLite runtime is not installed (pip install ai-edge-litert)") from None
+        from babymon.tflite import load_interpreter
+
         if model is None or class_map is None:
             from babymon.models import model_path
 
             model = model or model_path("yamnet")
             class_map = class_map or model_path("yamnet_class_map")
-        try:
-            with warnings.catch_warnings():  # "preserve_all_tensors is for debugging": we need the embedding
-                warnings.simplefilter("ignore", UserWarning)
-                self._interpreter = Interpreter(model_path=str(model), num_threads=threads,
-                                                experimental_preserve_all_tensors=True)
-            self._interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise AnalyzerUnavailable(f"cannot load YAMNet from {model}: {exc}") from None
+        self._interpreter = load_interpreter(model, "YAMNet model", threads, preserve_all_tensors=True)
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._scores = self._interpreter.get_output_details()[0]["index"]
         names = {d["name"]: d["index"] for d in self._interpreter.get_tensor_details()}

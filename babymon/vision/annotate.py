@@ -31,7 +31,8 @@ class AnnotatedVideoWriter:
         if self._container is None:
             self._container = av.open(str(self.path), "w")
             codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
-            self._stream = self._container.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1000))
+            self._rate = Fraction(self.fps).limit_denominator(1000)
+            self._stream = self._container.add_stream(codec, rate=self._rate)
             self._stream.width = image_bgr.shape[1] - image_bgr.shape[1] % 2
             self._stream.height = image_bgr.shape[0] - image_bgr.shape[0] % 2
             self._stream.pix_fmt = "yuv420p"
@@ -39,7 +40,7 @@ class AnnotatedVideoWriter:
         image = np.ascontiguousarray(image_bgr[: self._stream.height, : self._stream.width])
         frame = av.VideoFrame.from_ndarray(image, format="bgr24")
         frame.pts = self.frames
-        frame.time_base = Fraction(1) / self._stream.rate
+        frame.time_base = 1 / self._rate
         self._container.mux(self._stream.encode(frame))
         self.frames += 1
 

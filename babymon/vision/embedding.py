@@ -31,15 +31,9 @@ class ImageEmbedder:
         from babymon.models import model_path
 
         path = model or model_path("mobilenet_v1_embedding")
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:
-            raise AnalyzerUnavailable("the TFLite runtime is not installed (pip install ai-edge-litert)") from None
-        try:
-            self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
-            self._interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise AnalyzerUnavailable(f"image embedding model {path} could not be loaded: {exc}") from None
+        from babymon.tflite import load_interpreter
+
+        self._interpreter = load_interpreter(path, "image embedding model", threads)
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
         expected = (1, INPUT_SIZE, INPUT_SIZE, 3)

@@ -4,8 +4,9 @@
     faces    = face_detector.detect(image, region)    YuNet (default) or RetinaFace, at quarter turns
     face     = the best face on the baby (inside its body box when there is one)
     no baby and no face          → face_state "no_baby", no posture
-    otherwise face_state_probs   = face-state classifier on the face (or, when none was found, the head box)
-              posture_probs      = posture classifier on the body
+    otherwise face_state_probs   = face-state classifier on the face (or, when none was found, the head box,
+                                   else the body box, else the whole frame: see head_region)
+              posture_probs      = posture classifier on the body (and the face found, if any)
 
 "No face found" is not "no baby": a baby whose face is hidden is still located by its body, and its head crop is
 classified (covered / face not visible). One frame in, one :class:`VisionResult` out; no state across frames
@@ -37,7 +38,7 @@ class FaceStateModel(Protocol):
 
 
 class PostureModel(Protocol):
-    def predict(self, image: np.ndarray, location: Location) -> dict[str, float]: ...
+    def predict(self, image: np.ndarray, location: Location, face: Face | None = None) -> dict[str, float]: ...
 
 
 @dataclass
@@ -62,6 +63,14 @@ def best_face(faces: list[Face], baby_box: Box | None) -> Face | None:
         on_baby = [f for f in faces if contains(baby_box, centre(f.box))]
         faces = on_baby or faces
     return max(faces, key=lambda f: f.score, default=None)
+
+
+def head_region(location: Location, image: np.ndarray) -> Box:
+    """Where the face-state classifier looks when no face was found: the pose's head box, else the body box,
+    else the whole frame (a close-up whose face is covered gives the pose model too few keypoints for a head
+    box, and the presence model still sees a baby there)."""
+    height, width = image.shape[:2]
+    return location.head_box or location.baby_box or (0.0, 0.0, float(width), float(height))
 
 
 def argmax(probs: dict[str, float]) -> str:
@@ -118,12 +127,12 @@ class VisionPipeline:
             return result
 
         started = time.perf_counter()
-        result.face_state_probs = self.face_state.predict(image, face, location.head_box)
+        result.face_state_probs = self.face_state.predict(image, face, head_region(location, image))
         result.face_state = argmax(result.face_state_probs)
         timings["face_state"] = _ms_since(started)
 
         started = time.perf_counter()
-        result.posture_probs = self.posture.predict(image, location)
+        result.posture_probs = self.posture.predict(image, location, face=face)
         result.posture = argmax(result.posture_probs)
         timings["posture"] = _ms_since(started)
         return result
