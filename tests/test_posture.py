@@ -210,3 +210,15 @@ def test_shipped_model_files_are_small():
     sizes = {p.name: p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir()}
     assert {"posture.npz", "side.json", "presence.json", "metrics.json", "MODEL_CARD.md"} <= set(sizes)
     assert sum(sizes.values()) < 2_000_000
+
+
+def test_ir_look_alike_is_gray_three_channel_and_reproducible():
+    from babymon.vision.crops import ir_like
+
+    image = np.random.default_rng(1).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    plain = ir_like(image)
+    assert plain.shape == image.shape and plain.dtype == np.uint8
+    assert (plain[..., 0] == plain[..., 1]).all() and (plain[..., 1] == plain[..., 2]).all()
+    a, b = ir_like(image, np.random.default_rng(7)), ir_like(image, np.random.default_rng(7))
+    assert (a == b).all() and (a[..., 0] == a[..., 2]).all()
+    assert not (a == plain).all()  # contrast, brightness and noise were applied

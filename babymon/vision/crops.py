@@ -42,3 +42,15 @@ def whole_image_square(image: np.ndarray, size: int = 224) -> np.ndarray:
     """The whole image padded (black) to a square and resized: for classifiers that look at the whole frame."""
     height, width = image.shape[:2]
     return crop_square(image, (0.0, 0.0, float(width), float(height)), size=size)
+
+
+def ir_like(image: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """A night-vision (IR) look-alike of a BGR image: grayscale, as three channels. With ``rng``, also the
+    flatter contrast, brightness shift and sensor noise of an IR camera at night (training augmentation)."""
+    import cv2
+
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if rng is not None:
+        g = gray.astype(np.float32) * rng.uniform(0.6, 1.1) + rng.uniform(-20, 35)
+        gray = np.clip(g + rng.normal(0, rng.uniform(2, 8), g.shape), 0, 255).astype(np.uint8)
+    return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)

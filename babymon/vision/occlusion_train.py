@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from babymon.vision.crops import ir_like
 from babymon.vision.face_state import FACE_CLASSES, HEAD_FILE, HEAD_MARGIN, FACE_MARGIN, FaceStateHead
 from babymon.vision.occlusion_data import (
     DEFAULT_DATA,
@@ -143,11 +144,6 @@ class PipelineCropper:
         return face_crop(image, face, head, FACE_MARGIN, HEAD_MARGIN)
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
-    import cv2
-
-    return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-
 
 def embed_specs(specs: list[CropSpec], seed: int, cache: Path, name: str, embedder,
                 cropper: PipelineCropper | None = None) -> np.ndarray:
@@ -174,7 +170,7 @@ def embed_specs(specs: list[CropSpec], seed: int, cache: Path, name: str, embedd
         if spec.pipeline:
             assert cropper is not None
             gray = spec.gray if spec.gray is not None else bool(rng.random() < 0.3)
-            crop = cropper.crop(_gray(image) if gray else image)
+            crop = cropper.crop(ir_like(image) if gray else image)
             if crop is None:
                 out[i] = np.nan
                 continue

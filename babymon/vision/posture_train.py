@@ -42,7 +42,7 @@ DEFAULT_OUT = ROOT / "models" / "posture"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 ALPHA_GRID = (0.2, 0.35, 0.5, 0.65, 0.8)
 FACE_WEIGHTS = (1.0, 3.0, 10.0)  # multiplier on the standardised face columns (weaker L2 penalty), chosen on val
-PRONE_RECALL_TARGET = 0.90
+PRONE_RECALL_TARGET = 0.95  # on val (colour + IR look-alikes); the issue's target is 0.90 on unseen data: margin
 LYING_CLASSES = ("supine", "prone")
 MACRO_F1_TIE = 0.005  # val macro-F1 differences below this (about one photo of 235) are ties
 PRESENCE_RECALL_TARGET = 0.99  # on out-of-fold training scores; missing a baby is the dangerous error
@@ -54,6 +54,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=SPLIT_SEED, help="split seed (groups are shuffled with it)")
     parser.add_argument("--cache", type=Path, default=None, help="feature cache (default $TMPDIR/babymon-posture-cache)")
     parser.add_argument("--compare-only", action="store_true", help="print the comparison, write nothing")
+    parser.add_argument("--crop", choices=("box", "whole", "val"), default="box",
+                        help="what the fused heads embed: the body box (default: its embedding is computed for "
+                             "presence anyway, and it does not depend on how wide the camera's view is), the "
+                             "whole frame, or whichever scores better on val")
     parser.add_argument("--approach", default=None,
                         help="ship the approach whose name contains this text (default: the best on val, see "
                              "MODEL_CARD.md)")
@@ -202,10 +206,19 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
                 "concat_face_whole": np.hstack([whole_a, kp_a, face_a]),
                 "concat_face_box": np.hstack([box_a, kp_a, face_a])}
 
-    def training_set(policy: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Originals and mirrors, plus turned copies of the classes ``policy`` names ("none", "lying", "all")."""
+    # Night-vision look-alikes of every training photo (and of val and test, to measure): IR cameras are how
+    # most nurseries are watched at night, and the photos here are all in colour.
+    ir = {name: image_features(ir_copies([im.path for im in rows], rot_folder / f"ir_{name}", args.seed), cache)
+          for name, rows in splits.items()}
+
+    def training_set(policy: str, with_ir: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Originals and mirrors, IR look-alikes and their mirrors (``with_ir``), plus turned copies of the
+        classes ``policy`` names ("none", "lying", "all")."""
         parts = [stack(feats["train"]), stack(feats["train"], mirrored=True)]
         ys = [labels["train"], labels["train"]]
+        if with_ir:
+            parts += [stack(ir["train"]), stack(ir["train"], mirrored=True)]
+            ys += [labels["train"], labels["train"]]
         if policy != "none":
             keep = np.isin(posture_train_labels, [classes.index(c) for c in
                                                   (("supine", "prone") if policy == "lying" else classes)])
@@ -240,7 +253,22 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
     policy = max(augmentation,
                  key=lambda k: augmentation[k]["val_macro_f1"] + augmentation[k]["val_rot90_lying_mean_recall"])
     log(f"  augmentation chosen: {policy}")
-    train, y_train = training_set(policy)
+    val_ir, test_ir = stack(ir["val"]), stack(ir["test"])
+    ir_choice = {}
+    for with_ir in (False, True):
+        x, y = training_set(policy, with_ir)
+        head = fit_head(x["concat_box"], y, 0.01, seed=args.seed)
+        ir_pred = head.logits(val_ir["concat_box"]).argmax(1)
+        ir_choice[with_ir] = {"val_macro_f1": macro_f1(labels["val"], head.logits(val["concat_box"]).argmax(1),
+                                                       len(classes)),
+                              "val_ir_macro_f1": macro_f1(labels["val"], ir_pred, len(classes)),
+                              "val_ir_prone_recall": float(np.mean(ir_pred[labels["val"] == prone] == prone))}
+        log(f"  IR look-alike copies {'with' if with_ir else 'without':7s}: val macro-F1 "
+            f"{ir_choice[with_ir]['val_macro_f1']:.3f}, val IR look-alikes macro-F1 "
+            f"{ir_choice[with_ir]['val_ir_macro_f1']:.3f}, prone recall {ir_choice[with_ir]['val_ir_prone_recall']:.3f}")
+    use_ir = max(ir_choice, key=lambda k: ir_choice[k]["val_macro_f1"] + ir_choice[k]["val_ir_macro_f1"])
+    log(f"  IR look-alike copies chosen: {use_ir}")
+    train, y_train = training_set(policy, use_ir)
 
     heads, val_logits, chosen_c = {}, {}, {}
     for feature in ("keypoints", "image_whole", "image_box", "concat_whole", "concat_box"):
@@ -269,9 +297,10 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
         log(f"  {feature:17s} C={best[1]:<6} face weight {best[4]}: val macro-F1 {best[0]:.3f}")
 
     # Each approach as (heads by runtime input name, weights, crop).
-    crop = "box" if macro_f1(labels["val"], val_logits["image_box"].argmax(1), len(classes)) >= \
+    better_on_val = "box" if macro_f1(labels["val"], val_logits["image_box"].argmax(1), len(classes)) >= \
         macro_f1(labels["val"], val_logits["image_whole"].argmax(1), len(classes)) else "whole"
-    log(f"  image crop chosen on val: {crop}")
+    crop = better_on_val if getattr(args, "crop", "box") == "val" else getattr(args, "crop", "box")
+    log(f"  image crop for the fused heads: {crop} (better on val: {better_on_val})")
     best_alpha, best_score = 0.5, -1.0
     for alpha in ALPHA_GRID:
         logits = alpha * val_logits[f"image_{crop}"] + (1 - alpha) * val_logits["keypoints"]
@@ -312,12 +341,15 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
         temperature = fit_temperature(raw_val, labels["val"])
         vl = raw_val / temperature
         bias = np.zeros(len(classes))
-        bias[prone] = prone_bias(vl, labels["val"], prone)
+        # prone recall is the safety number: the bias is set on val as photographed and as IR look-alikes
+        bias[prone] = prone_bias(np.vstack([vl, logits_of(val_ir) / temperature]),
+                                 np.concatenate([labels["val"], labels["val"]]), prone)
         model = PostureModel(classes=classes, heads=approach_heads, weights=weights, bias=bias, crop=approach_crop,
                              temperature=temperature)
         tl = raw_test / temperature + bias
         test_pred = tl.argmax(1)
         rot_pred = (logits_of(test_rot) / temperature + bias).argmax(1)
+        ir_pred = (logits_of(test_ir) / temperature + bias).argmax(1)
         val_pred = (vl + bias).argmax(1)
         calibration = {"temperature": temperature,
                        "val_nll_before": nll(raw_val, labels["val"]), "val_nll_after": nll(vl, labels["val"]),
@@ -340,6 +372,7 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
             "test_infant_posture_only": report(labels["test"][~fd], test_pred[~fd], classes),
             "test_face_down_prone_recall": float(np.mean(test_pred[fd] == prone)) if fd.any() else None,
             "test_infant_posture_turned_90": report(test_rot_labels, rot_pred, classes),
+            "test_ir_like": report(labels["test"], ir_pred, classes),
         }
         models[name] = model
         r = results[name]
@@ -347,7 +380,8 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
         log(f"  {name:34s} val F1 {r['val_macro_f1']:.3f} | test macro-F1 {t['macro_f1']:.3f} "
             f"acc {t['accuracy']:.3f} prone recall {t['per_class']['prone']['recall']:.3f} | infant_posture only "
             f"{r['test_infant_posture_only']['macro_f1']:.3f}, face-down prone recall "
-            f"{r['test_face_down_prone_recall']:.3f}, turned 90° {r['test_infant_posture_turned_90']['macro_f1']:.3f} "
+            f"{r['test_face_down_prone_recall']:.3f}, turned 90° {r['test_infant_posture_turned_90']['macro_f1']:.3f}, "
+            f"IR look-alikes {r['test_ir_like']['macro_f1']:.3f} / prone {r['test_ir_like']['per_class']['prone']['recall']:.3f} "
             f"(prone bias {bias[prone]:.1f}, T {temperature:.2f}: val NLL {calibration['val_nll_before']:.3f} → "
             f"{calibration['val_nll_after']:.3f}, test NLL {calibration['test_nll_before']:.3f} → "
             f"{calibration['test_nll_after']:.3f}, ECE {calibration['test_ece_before']:.3f} → "
@@ -360,7 +394,8 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
                          "face_down_images": {k: int(v.sum()) for k, v in is_face_down.items()},
                          "per_class": {k: {c: int(np.sum(labels[k] == i)) for i, c in enumerate(classes)}
                                        for k in splits}},
-               "augmentation": {"chosen": policy, "compared": augmentation},
+               "augmentation": {"chosen": policy, "compared": augmentation,
+                                "ir_look_alikes": {"chosen": use_ir, "compared": {str(k): v for k, v in ir_choice.items()}}},
                "approaches": results, "shipped": shipped, "image_crop": crop, "face_heads": face_choice,
                "face_features": "YuNetDetector() (quarter turns, score >= 0.6) on the whole image; best face on "
                                 "the body box as the pipeline picks it; babymon.vision.posture_face"}
@@ -552,6 +587,26 @@ def predict_cached(model, side, feats) -> list[str]:
         result = veto_prone(result, frontal_face_seen(face))
         result = add_side(result, side.probability(pose))
         out.append(max(result, key=result.__getitem__))
+    return out
+
+
+def ir_copies(paths: list[Path], folder: Path, seed: int) -> list[Path]:
+    """Night-vision look-alikes (``crops.ir_like`` with contrast, brightness and noise drawn per file) of
+    ``paths``, written to ``folder`` (a temp folder, never the repository)."""
+    import hashlib
+
+    import cv2
+
+    from babymon.vision.crops import ir_like
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for path in paths:
+        target = folder / f"{path.parent.name}_{path.name}"
+        if not target.is_file():
+            rng = np.random.default_rng([seed, int.from_bytes(hashlib.sha1(path.name.encode()).digest()[:4], "big")])
+            cv2.imwrite(str(target), ir_like(cv2.imread(str(path)), rng), [cv2.IMWRITE_JPEG_QUALITY, 95])
+        out.append(target)
     return out
 
 
