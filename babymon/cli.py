@@ -193,7 +193,8 @@ class _SummaryPublisher:
         for event in self.events:
             print(f"  {event['time']} {event['type']} {', '.join(event['reasons'])}")
         if monitor.coverage.undetectable:
-            print(f"NOT detected (analyzers missing): {', '.join(monitor.coverage.undetectable)}")
+            print(f"NOT detected in this run (analyzer not chosen or unavailable): "
+                  f"{', '.join(monitor.coverage.undetectable)}")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -135,6 +135,27 @@ def load_manifest(path: Path | None = None) -> list[ModelSpec]:
     return specs
 
 
+def record_bundled(paths: Iterable[Path], manifest: Path | None = None) -> list[str]:
+    """After a training run rewrote project-trained files in the repository's ``models/`` folder: set the
+    sha256 and size of the bundled manifest entries for ``paths`` (others are left alone), so that
+    ``babymon models verify`` keeps checking them. Returns the names updated. Paths outside that folder (a
+    training run with ``--out`` elsewhere) change nothing."""
+    manifest = manifest or MANIFEST_PATH
+    wanted = {Path(p).resolve() for p in paths}
+    data = json.loads(manifest.read_text())
+    updated = []
+    for entry in data["models"]:
+        if not entry.get("bundled"):
+            continue
+        path = (manifest.parent / entry["file"]).resolve()
+        if path in wanted and path.is_file():
+            entry["sha256"], entry["bytes"] = file_sha256(path), path.stat().st_size
+            updated.append(entry["name"])
+    if updated:
+        manifest.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return updated
+
+
 def find_spec(name: str, specs: Sequence[ModelSpec] | None = None) -> ModelSpec:
     specs = load_manifest() if specs is None else specs
     for spec in specs:

@@ -71,7 +71,7 @@ def test_manifest_agrees_with_the_mirror_manifest(mirror):
 
 
 def test_every_mirror_file_verifies(mirror, model_dir):
-    statuses = models.verify()
+    statuses = models.verify([s.name for s in models.load_manifest() if not s.bundled])
     assert [s.spec.name for s in statuses if s.status != "ok"] == []
     for s in statuses:
         assert s.path == mirror / s.spec.file
@@ -167,6 +167,31 @@ def test_bundled_model_is_verified_in_the_repository_models_folder(tmp_path, mon
     (bundled_dir / "cry" / "head.npz").write_bytes(data + b"!")
     with pytest.raises(models.ModelError, match=r"cry_head.*corrupt.*reinstall or restore"):
         models.model_path("cry_head")
+
+
+def test_retraining_records_the_new_sha256_of_bundled_files_only(tmp_path):
+    bundled_dir = tmp_path / "repo_models"
+    (bundled_dir / "posture").mkdir(parents=True)
+    head, other = bundled_dir / "posture" / "posture.npz", bundled_dir / "posture" / "side.json"
+    head.write_bytes(b"old"), other.write_bytes(b"side")
+    entries = [{"name": n, "task": "t", "file": f, "sha256": "0" * 64, "bytes": 1, "license": "MIT", "bundled": True}
+               for n, f in (("posture_head", "posture/posture.npz"), ("posture_side", "posture/side.json"))]
+    manifest = bundled_dir / "manifest.json"
+    manifest.write_text(json.dumps({"models": entries}))
+    head.write_bytes(b"retrained weights")
+    assert models.record_bundled([head, tmp_path / "elsewhere.npz"], manifest) == ["posture_head"]
+    specs = {s.name: s for s in models.load_manifest(manifest)}
+    assert specs["posture_head"].sha256 == hashlib.sha256(b"retrained weights").hexdigest()
+    assert specs["posture_head"].bytes == len(b"retrained weights")
+    assert specs["posture_side"].sha256 == "0" * 64  # not rewritten, so still says corrupt
+    assert models.record_bundled([tmp_path / "out" / "posture.npz"], manifest) == []  # --out elsewhere: no change
+
+
+def test_every_bundled_model_in_the_repository_matches_its_manifest_entry(no_mirror):
+    bundled = [s for s in models.load_manifest() if s.bundled]
+    assert {"posture_head", "presence", "face_state_head", "cry_logmel_cnn"} <= {s.name for s in bundled}
+    statuses = models.verify([s.name for s in bundled])
+    assert [s.status for s in statuses] == ["bundled"] * len(bundled), [s.problems for s in statuses]
 
 
 # ------------------------------------------------------------------------------------------------ download

@@ -299,6 +299,9 @@ def compare(out_dir: Path, *, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_
                "fusion": fusion.to_json(), "fusion_selection": selection}
     (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     write_model_config(out_dir, summary)
+    from babymon.models import record_bundled
+
+    record_bundled([out_dir / name for name in ("logmel_cnn.npz", "yamnet_head.npz", "config.json")])
     return summary
 
 

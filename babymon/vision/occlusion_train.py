@@ -382,6 +382,9 @@ def train_command(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     head.save(args.out / HEAD_FILE)
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    from babymon.models import record_bundled
+
+    record_bundled([args.out / HEAD_FILE])  # the sha256 in models/manifest.json
     print(f"wrote {args.out / HEAD_FILE} and metrics.json ({metrics['ms_per_face_state']:.1f} ms per face state)")
     return 0
 

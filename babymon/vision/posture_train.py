@@ -702,6 +702,9 @@ def train_command(args: argparse.Namespace) -> int:
     (out / "side.json").write_text(json.dumps(side_model.to_json(), indent=1) + "\n")
     (out / "presence.json").write_text(json.dumps(presence_model.to_json(), indent=1) + "\n")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    from babymon.models import record_bundled
+
+    record_bundled([out / "posture.npz", out / "side.json", out / "presence.json"])  # models/manifest.json
     log(f"wrote {out}/posture.npz, side.json, presence.json, metrics.json")
     return 0
 
