@@ -27,6 +27,7 @@ from tests.support.services import Mosquitto, RtspServer, free_port, rtsp_server
 from tests.support.watcher import Watcher  # noqa: E402
 
 REAL_CLIP = ROOT.parent / "shared" / "data" / "video" / "newborn_supine_720p_aac.mp4"
+SHARED_MODELS = ROOT.parent / "shared" / "models"  # a local model mirror, when ../shared is there
 SHOWN = ("danger", "connected", "monitor_unavailable", "face", "posture", "crying", "degraded", "enabled")
 
 
@@ -40,6 +41,9 @@ def main() -> int:
         print(f"demo needs GStreamer's RTSP server: {missing}\nrun: sudo bash scripts/install-system-deps.sh")
         return 1
     work = Path(tempfile.mkdtemp(prefix="babymon-demo-"))
+    if not os.environ.get("BABYMON_MODEL_MIRROR") and SHARED_MODELS.is_dir():
+        os.environ["BABYMON_MODEL_MIRROR"] = str(SHARED_MODELS)  # babymon and its children use these models
+        say(f"models from the local mirror {SHARED_MODELS} (else: babymon models download)")
     clip = REAL_CLIP if REAL_CLIP.exists() else make_test_clip(work / "clip.mp4", seconds=20)
     say(f"camera clip: {clip}")
     result = subprocess.run([sys.executable, "-m", "babymon", "analyze", str(clip)], capture_output=True,
