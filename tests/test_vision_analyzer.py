@@ -71,6 +71,20 @@ def test_held_out_face_down_photos_read_prone_and_face_not_visible(pipeline):
     assert sum(hidden) >= 0.7 * len(hidden), [(p.name, results[p].face_state) for p in for_face_state]
 
 
+def test_held_out_covered_faces_read_covered_and_pacifiers_are_not_flagged(pipeline):
+    """Occluders painted on held-out infant photos (the occlusion test split, as `babymon eval occlusion` scores
+    it): a covered close-up must not read "no baby" or "clear" (it did before presence saw covered faces)."""
+    from babymon.vision.occlusion_data import SPLIT_SEED, face_part_photos, one_per_group, render, split_of
+
+    shared_file("vision/infant_face_parts")
+    base, _ = face_part_photos(SHARED_DATA)
+    photos = one_per_group([p for p in base if split_of(p.group) == "test"])[:12]
+    covered = [pipeline.analyze(render(p, "covered", SPLIT_SEED, variant=2)[0]).face_state for p in photos]
+    pacifier = [pipeline.analyze(render(p, "pacifier", SPLIT_SEED, variant=1)[0]).face_state for p in photos]
+    assert covered.count("covered") >= 8, covered  # 9 of these 12 when written
+    assert "covered" not in pacifier and pacifier.count("pacifier") >= 9, pacifier  # 11 when written
+
+
 def test_eval_posture_on_a_tiny_manifest_gives_the_documented_fields(tmp_path):
     rows = []
     for label in ("supine", "prone", "sitting", "standing"):
