@@ -92,3 +92,4 @@ def test_head_region_falls_back_from_head_to_body_to_the_whole_frame():
     assert head_region(_Location(True, 0.9, baby_box=(0, 0, 64, 48), head_box=(5, 5, 20, 20)), IMAGE) == (5, 5, 20, 20)
     assert head_region(_Location(True, 0.9, baby_box=(1, 2, 30, 40)), IMAGE) == (1, 2, 30, 40)
     assert head_region(_Location(True, 0.9), IMAGE) == (0.0, 0.0, 64.0, 48.0)  # a close-up: too few keypoints
+    assert head_region(_Location(True, 0.9), IMAGE, region=(0.25, 0.5, 0.75, 1.0)) == (16.0, 24.0, 48.0, 48.0)

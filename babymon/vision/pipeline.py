@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from babymon.vision.face import Face, FaceDetector, Region, check_image
-from babymon.vision.geometry import Box, centre, contains
+from babymon.vision.geometry import Box, centre, contains, region_pixels
 
 if TYPE_CHECKING:
     from babymon.vision.pose import Location
@@ -65,12 +65,16 @@ def best_face(faces: list[Face], baby_box: Box | None) -> Face | None:
     return max(faces, key=lambda f: f.score, default=None)
 
 
-def head_region(location: Location, image: np.ndarray) -> Box:
+def head_region(location: Location, image: np.ndarray, region: Region | None = None) -> Box:
     """Where the face-state classifier looks when no face was found: the pose's head box, else the body box,
-    else the whole frame (a close-up whose face is covered gives the pose model too few keypoints for a head
-    box, and the presence model still sees a baby there)."""
+    else the crib region (fractions of the frame) or the whole frame (a close-up whose face is covered gives
+    the pose model too few keypoints for a head box, and the presence model still sees a baby there)."""
+    if location.head_box or location.baby_box:
+        return location.head_box or location.baby_box
     height, width = image.shape[:2]
-    return location.head_box or location.baby_box or (0.0, 0.0, float(width), float(height))
+    if region is not None:
+        return tuple(float(v) for v in region_pixels(region, width, height))
+    return (0.0, 0.0, float(width), float(height))
 
 
 def argmax(probs: dict[str, float]) -> str:
@@ -127,7 +131,7 @@ class VisionPipeline:
             return result
 
         started = time.perf_counter()
-        result.face_state_probs = self.face_state.predict(image, face, head_region(location, image))
+        result.face_state_probs = self.face_state.predict(image, face, head_region(location, image, self.region))
         result.face_state = argmax(result.face_state_probs)
         timings["face_state"] = _ms_since(started)
 
