@@ -17,10 +17,10 @@ from babymon.vision.face_state import (
     FaceStateHead,
     FaceStateModelError,
 )
+from babymon.vision.manifests import read_yolo
 from babymon.vision.occlusion_data import (
     SPLIT_SEED,
     face_part_photos,
-    read_yolo,
     render,
     split_of,
 )

@@ -12,6 +12,7 @@ import pytest
 
 from babymon.analyzers.base import FACE_STATES
 from babymon.vision.eval_face import read_manifest
+from babymon.vision.manifests import photo_prefix
 from babymon.vision.occlusion_data import (
     SPLIT_SEED,
     build_manifest,
@@ -19,7 +20,6 @@ from babymon.vision.occlusion_data import (
     face_down_photos,
     face_part_photos,
     main,
-    prefix,
     split_of,
 )
 from babymon.vision.occlusion_occluders import COVERING_PAINTERS
@@ -39,8 +39,8 @@ def test_split_keeps_every_photos_copies_together(photos):
     splits = defaultdict(set)
     folders = defaultdict(set)
     for photo in base + real + down:
-        splits[prefix(photo.path.name)].add(split_of(photo.group, SPLIT_SEED))
-        folders[prefix(photo.path.name)].add(photo.path.parent.parent.name)
+        splits[photo_prefix(photo.path.name)].add(split_of(photo.group, SPLIT_SEED))
+        folders[photo_prefix(photo.path.name)].add(photo.path.parent.parent.name)
     assert all(len(s) == 1 for s in splits.values())
     assert any(len(f) == 2 for f in folders.values()), "the export has copies in both train/ and valid/"
     share = sum(s == {"test"} for s in splits.values()) / len(splits)

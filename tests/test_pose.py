@@ -27,7 +27,8 @@ from babymon.vision.pose import (
     presence_features,
     upright_turns,
 )
-from babymon.vision.posture_data import _yolo_boxes, clear_strips, photo_group
+from babymon.vision.manifests import photo_prefix
+from babymon.vision.posture_data import _yolo_boxes, clear_strips
 from tests.conftest import shared_file
 
 # A held-out (presence "test" group) overhead photo from infant_detection, with its YOLO baby box.
@@ -106,7 +107,7 @@ def test_negative_strips_avoid_the_baby():
     assert all(s[3] - s[1] >= 64 and s[2] - s[0] >= 64 for s in strips)
     assert (0, 400, 640, 480) in strips
     assert clear_strips(640, 480, [(10, 10, 630, 470)]) == []
-    assert photo_group("12_jpg.rf.abcdef.jpg") == "12_jpg"
+    assert photo_prefix("12_jpg.rf.abcdef.jpg") == "12_jpg"
 
 
 # ------------------------------------------------------------------------------------- real model, images

@@ -36,7 +36,7 @@ DEFAULT_DATA = Path(os.environ.get("BABYMON_SHARED_DATA", Path(__file__).resolve
 
 
 def read_yolo(label_file: Path, width: int, height: int) -> list[tuple[int, Box]]:
-    """YOLO ``class cx cy w h`` (normalised) lines as (class, pixel box)."""
+    """YOLO ``class cx cy w h`` (normalised) lines as (class, pixel box); names the file and line when bad."""
     boxes = []
     for n, line in enumerate(label_file.read_text().splitlines(), start=1):
         parts = line.split()
@@ -44,9 +44,18 @@ def read_yolo(label_file: Path, width: int, height: int) -> list[tuple[int, Box]
             continue
         if len(parts) != 5:
             raise ValueError(f"{label_file} line {n}: expected 'class cx cy w h', got {line!r}")
-        cls, cx, cy, w, h = int(parts[0]), *map(float, parts[1:])
+        try:
+            cls, cx, cy, w, h = int(parts[0]), *map(float, parts[1:])
+        except ValueError:
+            raise ValueError(f"{label_file} line {n}: expected 'class cx cy w h', got {line!r}") from None
         boxes.append((cls, ((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)))
     return boxes
+
+
+def photo_prefix(name: str) -> str:
+    """A Roboflow file name without its augmentation hash: ``abc_jpg.rf.123.jpg`` → ``abc_jpg``. Roboflow
+    exports hold augmented copies of one photo under one prefix: group (split) by it."""
+    return name.split(".rf.", 1)[0]
 
 
 def heads_with_eyes(boxes: list[tuple[int, Box]]) -> list[Box]:

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from babymon.vision.geometry import Box, area, centre, contains
+from babymon.vision.manifests import photo_prefix, read_yolo
 from babymon.vision.occlusion_occluders import (
     COVERING_PAINTERS,
     FaceParts,
@@ -81,11 +82,6 @@ class Photo:
     parts: FaceParts | None = None
 
 
-def prefix(name: str) -> str:
-    """A Roboflow file name without its augmentation hash: ``abc_jpg.rf.123.jpg`` → ``abc_jpg``."""
-    return name.split(".rf.")[0]
-
-
 def split_of(group: str, seed: int = SPLIT_SEED) -> str:
     digest = hashlib.sha1(f"{seed}:{group}".encode()).digest()
     return "test" if int.from_bytes(digest[:4], "big") / 2**32 < TEST_FRACTION else "train"
@@ -93,23 +89,6 @@ def split_of(group: str, seed: int = SPLIT_SEED) -> str:
 
 def file_seed(path: Path) -> int:
     return int.from_bytes(hashlib.sha1(path.name.encode()).digest()[:4], "big")
-
-
-def read_yolo(label_file: Path, width: int, height: int) -> list[tuple[int, Box]]:
-    """YOLO ``class cx cy w h`` (normalised) lines as (class, pixel box); names the file and line when bad."""
-    boxes = []
-    for n, line in enumerate(label_file.read_text().splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
-        try:
-            cls, cx, cy, w, h = int(fields[0]), *map(float, fields[1:])
-        except ValueError:
-            raise ValueError(f"{label_file} line {n}: expected 'class cx cy w h', got {line!r}") from None
-        if len(fields) != 5:
-            raise ValueError(f"{label_file} line {n}: expected 'class cx cy w h', got {line!r}")
-        boxes.append((cls, ((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)))
-    return boxes
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -122,11 +101,16 @@ def image_size(path: Path) -> tuple[int, int]:
     return image.shape[1], image.shape[0]
 
 
-def _labelled(folder: Path) -> Iterator[tuple[Path, Path]]:
-    for image_path in sorted((folder / "images").glob("*.jpg")):
-        label_file = folder / "labels" / (image_path.stem + ".txt")
-        if label_file.is_file():
-            yield image_path, label_file
+def _labelled_boxes(data: Path, dataset: Path) -> Iterator[tuple[Path, list[tuple[int, Box]]]]:
+    """(image, its YOLO boxes in pixels) for every labelled image of ``dataset``'s train and valid folders."""
+    for part in ("train", "valid"):
+        folder = data / dataset / part
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder} does not exist (is ../shared/data there? use --data)")
+        for image_path in sorted((folder / "images").glob("*.jpg")):
+            label_file = folder / "labels" / (image_path.stem + ".txt")
+            if label_file.is_file():
+                yield image_path, read_yolo(label_file, *image_size(image_path))
 
 
 def _inside(boxes: list[Box], head: Box) -> list[Box]:
@@ -138,49 +122,37 @@ def face_part_photos(data: Path) -> tuple[list[Photo], list[Photo]]:
     base: list[Photo] = []
     real: list[Photo] = []
     real_seen: set[str] = set()
-    for part in ("train", "valid"):
-        folder = data / FACE_PARTS / part
-        if not folder.is_dir():
-            raise FileNotFoundError(f"{folder} does not exist (is ../shared/data there? use --data)")
-        for image_path, label_file in _labelled(folder):
-            width, height = image_size(image_path)
-            boxes = read_yolo(label_file, width, height)
-            heads = [b for c, b in boxes if c == HEAD]
-            if len(heads) != 1:
-                continue
-            head = heads[0]
-            group = "faces:" + prefix(image_path.name)
-            name = prefix(image_path.name)
-            if name in REAL_PACIFIER or name in REAL_HAND_OVER_MOUTH:
-                if name not in real_seen:  # one copy of each
-                    real_seen.add(name)
-                    label = "pacifier" if name in REAL_PACIFIER else "covered"
-                    real.append(Photo(image_path, group, label, head))
-                continue
-            mouths = _inside([b for c, b in boxes if c == MOUTH], head)
-            noses = _inside([b for c, b in boxes if c == NOSE], head)
-            eyes = tuple(_inside([b for c, b in boxes if c == EYE], head))
-            if not mouths or not noses:
-                continue
-            parts = FaceParts(head=head, mouth=max(mouths, key=area), nose=max(noses, key=area), eyes=eyes[:2])
-            base.append(Photo(image_path, group, "clear", head, parts))
+    for image_path, boxes in _labelled_boxes(data, FACE_PARTS):
+        heads = [b for c, b in boxes if c == HEAD]
+        if len(heads) != 1:
+            continue
+        head = heads[0]
+        group = "faces:" + photo_prefix(image_path.name)
+        name = photo_prefix(image_path.name)
+        if name in REAL_PACIFIER or name in REAL_HAND_OVER_MOUTH:
+            if name not in real_seen:  # one copy of each
+                real_seen.add(name)
+                label = "pacifier" if name in REAL_PACIFIER else "covered"
+                real.append(Photo(image_path, group, label, head))
+            continue
+        mouths = _inside([b for c, b in boxes if c == MOUTH], head)
+        noses = _inside([b for c, b in boxes if c == NOSE], head)
+        eyes = tuple(_inside([b for c, b in boxes if c == EYE], head))
+        if not mouths or not noses:
+            continue
+        parts = FaceParts(head=head, mouth=max(mouths, key=area), nose=max(noses, key=area), eyes=eyes[:2])
+        base.append(Photo(image_path, group, "clear", head, parts))
     return base, real
 
 
 def face_down_photos(data: Path) -> list[Photo]:
     photos = []
-    for part in ("train", "valid"):
-        folder = data / FACE_DOWN / part
-        if not folder.is_dir():
-            raise FileNotFoundError(f"{folder} does not exist (is ../shared/data there? use --data)")
-        for image_path, label_file in _labelled(folder):
-            width, height = image_size(image_path)
-            boxes = read_yolo(label_file, width, height)
-            if len(boxes) != 1:
-                continue
-            cls, box = boxes[0]
-            label = "face_not_visible" if cls == 0 else "clear"
-            photos.append(Photo(image_path, "down:" + prefix(image_path.name), label, box))
+    for image_path, boxes in _labelled_boxes(data, FACE_DOWN):
+        if len(boxes) != 1:
+            continue
+        cls, box = boxes[0]
+        label = "face_not_visible" if cls == 0 else "clear"
+        photos.append(Photo(image_path, "down:" + photo_prefix(image_path.name), label, box))
     return photos
 
 

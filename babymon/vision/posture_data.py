@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from babymon.vision.manifests import photo_prefix, read_yolo
+
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = Path(os.environ.get("BABYMON_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -162,19 +164,9 @@ class PresenceItem:
     heads: tuple = ()  # labelled head boxes (pixels; infant_face_parts only)
 
 
-def photo_group(name: str) -> str:
-    """Roboflow names are ``<original>_<ext>.rf.<hash>.jpg``: copies of one photo share the part before .rf."""
-    return name.split(".rf.", 1)[0]
-
-
 def _yolo_boxes(label_file: Path, width: int, height: int, cls: int) -> list[tuple[float, float, float, float]]:
-    boxes = []
-    for line in label_file.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 5 and int(parts[0]) == cls:
-            cx, cy, w, h = map(float, parts[1:])
-            boxes.append(((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height))
-    return boxes
+    """The pixel boxes of class ``cls`` in a YOLO label file."""
+    return [box for c, box in read_yolo(label_file, width, height) if c == cls]
 
 
 def clear_strips(width: int, height: int, avoid: list, min_side: int = MIN_NEGATIVE_CROP) -> list[tuple[int, int, int, int]]:
@@ -207,7 +199,7 @@ def presence_items(data: Path = DEFAULT_DATA) -> list[PresenceItem]:
             height, width = image.shape[:2]
             babies = _yolo_boxes(label_file, width, height, BABY_CLASS)
             heads = _yolo_boxes(label_file, width, height, 2) if dataset == FACE_PARTS_DIR else []
-            group = f"{dataset.name}/{photo_group(image_path.name)}"
+            group = f"{dataset.name}/{photo_prefix(image_path.name)}"
             if babies:
                 items.append(PresenceItem(image_path, None, True, dataset.name, group, tuple(babies), tuple(heads)))
                 for strip in clear_strips(width, height, babies):
@@ -243,7 +235,7 @@ def inpainted_negatives(data: Path, out_dir: Path) -> list[PresenceItem]:
             filled = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
             cv2.imwrite(str(target), filled)
         items.append(PresenceItem(target, None, False, "infant_detection inpainted",
-                                  f"{DETECTION_DIR.name}/{photo_group(image_path.name)}"))
+                                  f"{DETECTION_DIR.name}/{photo_prefix(image_path.name)}"))
     return items
 
 
@@ -263,7 +255,7 @@ def occluded_positives(data: Path, out_dir: Path) -> list[PresenceItem]:
     base, _ = face_part_photos(data)
     items = []
     for photo in one_per_group([p for p in base if split_of(p.group) != "test"]):
-        group = f"{FACE_PARTS_DIR.name}/{photo_group(photo.path.name)}"
+        group = f"{FACE_PARTS_DIR.name}/{photo_prefix(photo.path.name)}"
         for variant, label in ((11, "pacifier"), (12, "covered"), (13, "covered")):
             target = out_dir / f"{photo.path.stem[:60]}_{variant}_{label}.jpg"
             if not target.is_file():
@@ -296,7 +288,7 @@ def read_face_down_images(data: Path = DEFAULT_DATA) -> list[PostureImage]:
         classes = {line.split()[0] for line in label_file.read_text().splitlines() if line.strip()}
         image = label_file.parent.parent / "images" / (label_file.stem + ".jpg")
         if classes == {"0"} and image.is_file():
-            images.append(PostureImage(path=image, label="prone", group=f"face_down/{photo_group(image.name)}"))
+            images.append(PostureImage(path=image, label="prone", group=f"face_down/{photo_prefix(image.name)}"))
     return images
 
 
