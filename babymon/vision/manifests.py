@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from babymon.vision.face import rotate_image
 from babymon.vision.geometry import Box, Rotation, centre, contains
 
 FACE_PARTS = Path("vision/infant_face_parts")
@@ -98,8 +99,7 @@ def build_face(data: Path, out_dir: Path, split: str = "valid", rotate: int = 0)
         rotation = Rotation(float(rotate), image.shape[1], image.shape[0])
         rot_dir.mkdir(exist_ok=True)
         target = rot_dir / name
-        cv2.imwrite(str(target), cv2.rotate(image, {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180,
-                                                    270: cv2.ROTATE_90_COUNTERCLOCKWISE}[rotate]))
+        cv2.imwrite(str(target), rotate_image(image, rotation))
         mapped = []
         for b in boxes:
             pts = rotation.forward(np.array([[b[0], b[1]], [b[2], b[1]], [b[0], b[3]], [b[2], b[3]]]))

@@ -262,14 +262,13 @@ def quality(pose: Pose) -> float:
 
 def estimate_upright(estimator: PoseEstimator, image: np.ndarray, turns: int) -> Pose:
     """The pose found in ``image`` turned ``turns`` × 90° clockwise, mapped back to ``image``'s pixels."""
-    import cv2
+    from babymon.vision.face import rotate_image
 
     turns %= 4
     if turns == 0:
         return estimator.estimate(image)
-    code = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNTERCLOCKWISE}[turns]
-    pose = estimator.estimate(cv2.rotate(image, code))
     rotation = Rotation(90.0 * turns, image.shape[1], image.shape[0])
+    pose = estimator.estimate(rotate_image(image, rotation))
     return Pose(keypoints=rotation.backward(pose.keypoints), scores=pose.scores)
 
 

@@ -590,38 +590,36 @@ def predict_cached(model, side, feats) -> list[str]:
     return out
 
 
-def ir_copies(paths: list[Path], folder: Path, seed: int) -> list[Path]:
-    """Night-vision look-alikes (``crops.ir_like`` with contrast, brightness and noise drawn per file) of
-    ``paths``, written to ``folder`` (a temp folder, never the repository)."""
-    import hashlib
-
+def derived_copies(paths: list[Path], folder: Path, make) -> list[Path]:
+    """``make(path, image)`` of each image, written once to ``folder`` (a temp folder, never the repository)
+    as JPEG and reused by later runs; returns the copies' paths."""
     import cv2
-
-    from babymon.vision.crops import ir_like
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for path in paths:
         target = folder / f"{path.parent.name}_{path.name}"
         if not target.is_file():
-            rng = np.random.default_rng([seed, int.from_bytes(hashlib.sha1(path.name.encode()).digest()[:4], "big")])
-            cv2.imwrite(str(target), ir_like(cv2.imread(str(path)), rng), [cv2.IMWRITE_JPEG_QUALITY, 95])
+            cv2.imwrite(str(target), make(path, cv2.imread(str(path))), [cv2.IMWRITE_JPEG_QUALITY, 95])
         out.append(target)
     return out
+
+
+def ir_copies(paths: list[Path], folder: Path, seed: int) -> list[Path]:
+    """Night-vision look-alikes (``crops.ir_like`` with contrast, brightness and noise drawn per file)."""
+    from babymon.vision.crops import ir_like
+    from babymon.vision.occlusion_data import file_seed
+
+    return derived_copies(paths, folder, lambda path, image: ir_like(image, np.random.default_rng([seed, file_seed(path)])))
 
 
 def rotated_copies(paths: list[Path], folder: Path, quarter_turns: int) -> list[Path]:
-    import cv2
+    """Copies turned ``quarter_turns`` × 90° clockwise."""
+    from babymon.vision.face import rotate_image
+    from babymon.vision.geometry import Rotation
 
-    folder.mkdir(parents=True, exist_ok=True)
-    code = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNTERCLOCKWISE}[quarter_turns]
-    out = []
-    for path in paths:
-        target = folder / f"{path.parent.name}_{path.name}"
-        if not target.is_file():
-            cv2.imwrite(str(target), cv2.rotate(cv2.imread(str(path)), code), [cv2.IMWRITE_JPEG_QUALITY, 95])
-        out.append(target)
-    return out
+    return derived_copies(paths, folder, lambda path, image: rotate_image(
+        image, Rotation(90.0 * quarter_turns, image.shape[1], image.shape[0])))
 
 
 def external_checks(args, cache, log, model, side) -> dict:
