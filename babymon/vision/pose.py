@@ -272,6 +272,33 @@ def estimate_upright(estimator: PoseEstimator, image: np.ndarray, turns: int) ->
     return Pose(keypoints=rotation.backward(pose.keypoints), scores=pose.scores)
 
 
+@dataclass
+class PoseRecord:
+    """MoveNet's two passes over one image: as it is, and turned upright (only when the first pass found a body
+    whose head is not above its hips)."""
+
+    first: Pose
+    turns: int
+    second: Pose | None
+    width: int
+    height: int
+
+    @property
+    def chosen(self) -> Pose:
+        """The pose the locator keeps (the more confident pass)."""
+        if self.second is not None and quality(self.second) > quality(self.first):
+            return self.second
+        return self.first
+
+
+def two_pass_pose(estimator: PoseEstimator, image: np.ndarray) -> PoseRecord:
+    """Both passes the locator's ``second_pass`` runs (training caches the whole record)."""
+    first = estimator.estimate(image)
+    turns = upright_turns(first)
+    second = estimate_upright(estimator, image, turns) if turns else None
+    return PoseRecord(first=first, turns=turns, second=second, width=image.shape[1], height=image.shape[0])
+
+
 class BabyLocator:
     """Pose → :class:`Location`. ``region`` (fractions of the frame, as ``crib_region``) crops first.
 
@@ -292,14 +319,9 @@ class BabyLocator:
         self.second_pass = second_pass
 
     def find_pose(self, view: np.ndarray) -> Pose:
-        pose = self.estimator.estimate(view)
-        if self.second_pass:
-            turns = upright_turns(pose)
-            if turns:
-                turned = estimate_upright(self.estimator, view, turns)
-                if quality(turned) > quality(pose):
-                    pose = turned
-        return pose
+        if not self.second_pass:
+            return self.estimator.estimate(view)
+        return two_pass_pose(self.estimator, view).chosen
 
     def locate(self, image: np.ndarray, region: tuple[float, float, float, float] | None = None) -> Location:
         height, width = image.shape[:2]

@@ -21,35 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from babymon.vision.crops import whole_image_square
-from babymon.vision.pose import Pose, PoseEstimator, body_crop, estimate_upright, quality, upright_turns
+from babymon.vision.pose import PoseEstimator, PoseRecord, body_crop
+from babymon.vision.pose import two_pass_pose as find_pose
 
 CACHE_VERSION = "posture-v1"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "babymon-posture-cache"
-
-
-@dataclass
-class PoseRecord:
-    """The locator's two MoveNet passes over one image (the second only when it would run one)."""
-
-    first: Pose
-    turns: int
-    second: Pose | None
-    width: int
-    height: int
-
-    @property
-    def chosen(self) -> Pose:
-        """The pose the locator keeps (the more confident pass)."""
-        if self.second is not None and quality(self.second) > quality(self.first):
-            return self.second
-        return self.first
-
-
-def find_pose(estimator: PoseEstimator, image: np.ndarray) -> PoseRecord:
-    first = estimator.estimate(image)
-    turns = upright_turns(first)
-    second = estimate_upright(estimator, image, turns) if turns else None
-    return PoseRecord(first=first, turns=turns, second=second, width=image.shape[1], height=image.shape[0])
 
 
 class Cache:
@@ -88,88 +64,94 @@ class ImageFeatures:
     faces: list | None = None  # every face YuNetDetector() found in the whole image (set by with_faces)
 
 
-def image_features(paths: Iterable[Path], cache: Cache, progress: bool = True) -> list[ImageFeatures]:
-    """Poses and embeddings of each image (cached)."""
+def _read(path: Path) -> np.ndarray:
     import cv2
+
+    image = cv2.imread(str(path))
+    if image is None:
+        raise ValueError(f"{path}: not a readable image")
+    return image
+
+
+def _cached(cache: Cache, kind: str, items: list, key, compute, desc: str, progress: bool) -> list:
+    """``compute(item)`` for each item, cached under ``kind`` and ``key(item)`` = (image path, extra key)."""
     from tqdm import tqdm
 
-    from babymon.vision.embedding import ImageEmbedder
-
-    paths = list(paths)
-    estimator = embedder = None
     out = []
-    for path in tqdm(paths, desc="posture features", disable=not progress, unit="img"):
-        hit = cache.get("image", path)
+    for item in tqdm(items, desc=desc, disable=not progress, unit="img"):
+        path, extra = key(item)
+        hit = cache.get(kind, path, extra)
         if hit is None:
-            image = cv2.imread(str(path))
-            if image is None:
-                raise ValueError(f"{path}: not a readable image")
-            estimator = estimator or PoseEstimator()
-            embedder = embedder or ImageEmbedder()
-            record = find_pose(estimator, image)
-            whole = whole_image_square(image)
-            crop, _ = body_crop(image, record.chosen)
-            vectors = embedder.embed([whole, crop, np.ascontiguousarray(whole[:, ::-1]),
-                                      np.ascontiguousarray(crop[:, ::-1])])
-            hit = ImageFeatures(record=record, whole=vectors[0], crop=vectors[1], whole_mirror=vectors[2],
-                                crop_mirror=vectors[3])
-            cache.put("image", path, hit)
+            hit = compute(item)
+            cache.put(kind, path, hit, extra)
         out.append(hit)
     return out
+
+
+def _lazy(make):
+    """``make()`` on the first call, the same object after (a warm cache needs no model at all)."""
+    made = []
+
+    def get():
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
+
+
+def _embedder():
+    from babymon.vision.embedding import ImageEmbedder
+
+    return ImageEmbedder()
+
+
+def image_features(paths: Iterable[Path], cache: Cache, progress: bool = True) -> list[ImageFeatures]:
+    """Poses and embeddings of each image (cached)."""
+    estimator, embedder = _lazy(PoseEstimator), _lazy(_embedder)
+
+    def compute(path: Path) -> ImageFeatures:
+        image = _read(path)
+        record = find_pose(estimator(), image)
+        whole = whole_image_square(image)
+        crop, _ = body_crop(image, record.chosen)
+        vectors = embedder().embed([whole, crop, np.ascontiguousarray(whole[:, ::-1]),
+                                    np.ascontiguousarray(crop[:, ::-1])])
+        return ImageFeatures(record=record, whole=vectors[0], crop=vectors[1], whole_mirror=vectors[2],
+                             crop_mirror=vectors[3])
+
+    return _cached(cache, "image", list(paths), lambda path: (path, ""), compute, "posture features", progress)
 
 
 def presence_records(items: Iterable[tuple[Path, tuple[int, int, int, int] | None]], cache: Cache,
                      progress: bool = True, desc: str = "presence features") -> list[tuple[PoseRecord, np.ndarray]]:
     """The locator's pose and the embedding of its body crop for (image path, optional crop x1, y1, x2, y2 in
     pixels) items (cached)."""
-    import cv2
-    from tqdm import tqdm
+    estimator, embedder = _lazy(PoseEstimator), _lazy(_embedder)
 
-    from babymon.vision.embedding import ImageEmbedder
+    def key(item) -> tuple[Path, str]:
+        path, crop = item
+        return path, "" if crop is None else ",".join(map(str, crop))
 
-    items = list(items)
-    estimator = embedder = None
-    out = []
-    for path, crop in tqdm(items, desc=desc, disable=not progress, unit="img"):
-        extra = "" if crop is None else ",".join(map(str, crop))
-        hit = cache.get("presence", path, extra)
-        if hit is None:
-            image = cv2.imread(str(path))
-            if image is None:
-                raise ValueError(f"{path}: not a readable image")
-            if crop is not None:
-                image = np.ascontiguousarray(image[crop[1]:crop[3], crop[0]:crop[2]])
-            estimator = estimator or PoseEstimator()
-            embedder = embedder or ImageEmbedder()
-            record = find_pose(estimator, image)
-            hit = (record, embedder.embed([body_crop(image, record.chosen)[0]])[0])
-            cache.put("presence", path, hit, extra)
-        out.append(hit)
-    return out
+    def compute(item) -> tuple[PoseRecord, np.ndarray]:
+        path, crop = item
+        image = _read(path)
+        if crop is not None:
+            image = np.ascontiguousarray(image[crop[1]:crop[3], crop[0]:crop[2]])
+        record = find_pose(estimator(), image)
+        return record, embedder().embed([body_crop(image, record.chosen)[0]])[0]
+
+    return _cached(cache, "presence", list(items), key, compute, desc, progress)
 
 
 def face_records(paths: Iterable[Path], cache: Cache, progress: bool = True) -> list[list]:
     """Every face the pipeline's default detector (``YuNetDetector()``: YuNet at quarter turns, score ≥ 0.6)
     finds in each whole image (cached): what the posture head's face features are computed from."""
-    import cv2
-    from tqdm import tqdm
-
     from babymon.vision.face import YuNetDetector
 
-    paths = list(paths)
-    detector = None
-    out = []
-    for path in tqdm(paths, desc="faces", disable=not progress, unit="img"):
-        hit = cache.get("faces", path)
-        if hit is None:
-            image = cv2.imread(str(path))
-            if image is None:
-                raise ValueError(f"{path}: not a readable image")
-            detector = detector or YuNetDetector()
-            hit = detector.detect(image)
-            cache.put("faces", path, hit)
-        out.append(hit)
-    return out
+    detector = _lazy(YuNetDetector)
+    return _cached(cache, "faces", list(paths), lambda path: (path, ""),
+                   lambda path: detector().detect(_read(path)), "faces", progress)
 
 
 def with_faces(paths: Iterable[Path], cache: Cache, progress: bool = True) -> list[ImageFeatures]:
