@@ -207,39 +207,44 @@ class PostureClassifier:
             self._embedder = ImageEmbedder()
         return self._embedder
 
-    def inputs(self, image: np.ndarray, location: Location, face: Face | None = None) -> dict[str, np.ndarray]:
-        """The heads' inputs; the locator's embedding of the body crop is reused when it has one."""
+    def embedding(self, image: np.ndarray, location: Location) -> np.ndarray | None:
+        """What the image heads look at; the locator's embedding of the body crop is reused when it has one.
+        None when the model is keypoints-only."""
         from babymon.vision.crops import whole_image_square
 
-        pose = location.pose
-        kp = (keypoint_features(pose.keypoints, pose.scores) if pose is not None
-              else keypoint_features(np.zeros((17, 2)), np.zeros(17)))
-        height, width = image.shape[:2]
-        body = None if pose is None else body_box(pose, width, height, margin=CROP_BODY_MARGIN)
-        face_vector = face_features(face, pose, body, width, height)
-        out = {"keypoints": kp, "keypoints_face": np.concatenate([kp, face_vector])}
-        if self.needs_embedding:
-            if self.model.crop == "box" and location.embedding is not None:
-                embedding = location.embedding
-            else:
-                crop = body_crop(image, pose)[0] if self.model.crop == "box" else whole_image_square(image)
-                embedding = self.embedder.embed([crop])[0]
-            out["image"] = embedding
-            out["concat"] = np.concatenate([embedding, kp])
-            out["concat_face"] = np.concatenate([embedding, kp, face_vector])
-        return out
+        if not self.needs_embedding:
+            return None
+        if self.model.crop == "box" and location.embedding is not None:
+            return location.embedding
+        crop = body_crop(image, location.pose)[0] if self.model.crop == "box" else whole_image_square(image)
+        return self.embedder.embed([crop])[0]
 
     def predict(self, image: np.ndarray, location: Location, face: Face | None = None) -> dict[str, float]:
         """Probabilities over ``POSTURES``. ``face``: the detector's best face on the baby, or None when no
         face was found (the model was trained with exactly that: YuNet at quarter turns, score ≥ 0.6)."""
         if face is not None and not isinstance(face, Face):
             raise TypeError(f"face: expected babymon.vision.face.Face or None, got {type(face).__name__}")
-        inputs = self.inputs(image, location, face)
-        probs = self.model.probabilities(inputs)
-        result = {c: 0.0 for c in POSTURES}
-        result.update({c: float(p) for c, p in zip(self.model.classes, probs, strict=True)})
-        result = veto_prone(result, frontal_face_seen(inputs["keypoints_face"][-len(FACE_FEATURE_NAMES):]))
-        if location.pose is not None:
-            result = add_side(result, self.side.probability(location.pose))
-        total = sum(result.values())
-        return {c: result[c] / total for c in POSTURES}
+        pose = location.pose
+        kp = (keypoint_features(pose.keypoints, pose.scores) if pose is not None
+              else keypoint_features(np.zeros((17, 2)), np.zeros(17)))
+        height, width = image.shape[:2]
+        body = None if pose is None else body_box(pose, width, height, margin=CROP_BODY_MARGIN)
+        face_vector = face_features(face, pose, body, width, height)
+        return posture_probabilities(self.model, self.side, kp, face_vector, self.embedding(image, location), pose)
+
+
+def posture_probabilities(model: PostureModel, side: SideModel, keypoints: np.ndarray, face_vector: np.ndarray,
+                          embedding: np.ndarray | None, pose: Pose | None) -> dict[str, float]:
+    """The classifier's answer from its inputs (pure; training scores cached features with it): the heads,
+    then the prone veto, then the side step, normalised over ``POSTURES``."""
+    inputs = {"keypoints": keypoints, "keypoints_face": np.concatenate([keypoints, face_vector])}
+    if embedding is not None:
+        inputs.update(image=embedding, concat=np.concatenate([embedding, keypoints]),
+                      concat_face=np.concatenate([embedding, keypoints, face_vector]))
+    result = {c: 0.0 for c in POSTURES}
+    result.update({c: float(p) for c, p in zip(model.classes, model.probabilities(inputs), strict=True)})
+    result = veto_prone(result, frontal_face_seen(face_vector))
+    if pose is not None:
+        result = add_side(result, side.probability(pose))
+    total = sum(result.values())
+    return {c: result[c] / total for c in POSTURES}

@@ -271,49 +271,50 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
     train, y_train = training_set(policy, use_ir)
 
     heads, val_logits, chosen_c = {}, {}, {}
-    for feature in ("keypoints", "image_whole", "image_box", "concat_whole", "concat_box"):
+
+    def fit_on_val(feature: str, face_weights: tuple[float, ...] = (1.0,), last: int = 0) -> tuple:
+        """The head with the best val macro-F1 over C (and the weight on the ``last`` columns):
+        (score, C, head, val logits, weight)."""
         best = None
-        for c in C_GRID:
-            head = fit_head(train[feature], y_train, c, seed=args.seed)
-            logits = head.logits(val[feature])
-            score = macro_f1(labels["val"], logits.argmax(1), len(classes))
-            if best is None or score > best[0]:
-                best = (score, c, head, logits)
-        heads[feature], chosen_c[feature], val_logits[feature] = best[2], best[1], best[3]
-        log(f"  {feature:13s} C={best[1]:<6} val macro-F1 {best[0]:.3f}")
-    # Face features: C and their weight (a weaker penalty on the few face columns) chosen on val.
-    face_choice = {}
-    for feature in ("keypoints_face", "concat_face_whole", "concat_face_box"):
-        best = None
-        for weight in FACE_WEIGHTS:
+        for weight in face_weights:
             for c in C_GRID:
-                head = fit_head(train[feature], y_train, c, seed=args.seed, last=N_FACE_FEATURES, weight=weight)
+                head = fit_head(train[feature], y_train, c, seed=args.seed, last=last, weight=weight)
                 logits = head.logits(val[feature])
                 score = macro_f1(labels["val"], logits.argmax(1), len(classes))
                 if best is None or score > best[0]:
                     best = (score, c, head, logits, weight)
         heads[feature], chosen_c[feature], val_logits[feature] = best[2], best[1], best[3]
-        face_choice[feature] = {"C": best[1], "face_weight": best[4]}
-        log(f"  {feature:17s} C={best[1]:<6} face weight {best[4]}: val macro-F1 {best[0]:.3f}")
+        return best
+
+    for feature in ("keypoints", "image_whole", "image_box", "concat_whole", "concat_box"):
+        score, c, *_ = fit_on_val(feature)
+        log(f"  {feature:13s} C={c:<6} val macro-F1 {score:.3f}")
+    # Face features: C and their weight (a weaker penalty on the few face columns) chosen on val.
+    face_choice = {}
+    for feature in ("keypoints_face", "concat_face_whole", "concat_face_box"):
+        score, c, _, _, weight = fit_on_val(feature, FACE_WEIGHTS, last=N_FACE_FEATURES)
+        face_choice[feature] = {"C": c, "face_weight": weight}
+        log(f"  {feature:17s} C={c:<6} face weight {weight}: val macro-F1 {score:.3f}")
 
     # Each approach as (heads by runtime input name, weights, crop).
     better_on_val = "box" if macro_f1(labels["val"], val_logits["image_box"].argmax(1), len(classes)) >= \
         macro_f1(labels["val"], val_logits["image_whole"].argmax(1), len(classes)) else "whole"
     crop = better_on_val if getattr(args, "crop", "box") == "val" else getattr(args, "crop", "box")
     log(f"  image crop for the fused heads: {crop} (better on val: {better_on_val})")
-    best_alpha, best_score = 0.5, -1.0
-    for alpha in ALPHA_GRID:
-        logits = alpha * val_logits[f"image_{crop}"] + (1 - alpha) * val_logits["keypoints"]
-        score = macro_f1(labels["val"], logits.argmax(1), len(classes))
-        if score > best_score:
-            best_alpha, best_score = alpha, score
+
+    def late_fusion_weight(other: str) -> float:
+        """The weight on the image logits (the rest on ``other``'s) with the best val macro-F1."""
+        best_alpha, best_score = 0.5, -1.0
+        for alpha in ALPHA_GRID:
+            logits = alpha * val_logits[f"image_{crop}"] + (1 - alpha) * val_logits[other]
+            score = macro_f1(labels["val"], logits.argmax(1), len(classes))
+            if score > best_score:
+                best_alpha, best_score = alpha, score
+        return best_alpha
+
+    best_alpha = late_fusion_weight("keypoints")
     log(f"  late fusion weight on the image logits (val): {best_alpha}")
-    face_alpha, best_score = 0.5, -1.0
-    for alpha in ALPHA_GRID:
-        logits = alpha * val_logits[f"image_{crop}"] + (1 - alpha) * val_logits["keypoints_face"]
-        score = macro_f1(labels["val"], logits.argmax(1), len(classes))
-        if score > best_score:
-            face_alpha, best_score = alpha, score
+    face_alpha = late_fusion_weight("keypoints_face")
     log(f"  late fusion with face features, weight on the image logits (val): {face_alpha}")
     approaches = {
         "image (whole image)": ({"image": heads["image_whole"]}, {"image": 1.0}, "whole", {"image": "image_whole"}),
@@ -562,11 +563,11 @@ def box_numbers(items, records, seed: int) -> dict:
 
 
 def predict_cached(model, side, feats) -> list[str]:
-    """The shipped classifier's answer from cached features (what PostureClassifier.predict computes)."""
-    from babymon.analyzers.base import POSTURES
-    from babymon.vision.pipeline import best_face
+    """The shipped classifier's answer from cached features (``posture.posture_probabilities``, as
+    PostureClassifier.predict computes it)."""
+    from babymon.vision.pipeline import argmax, best_face
     from babymon.vision.pose import CROP_BODY_MARGIN, body_box
-    from babymon.vision.posture import add_side, frontal_face_seen, veto_prone
+    from babymon.vision.posture import posture_probabilities
     from babymon.vision.posture_face import face_features
     from babymon.vision.posture_features import keypoint_features
 
@@ -574,19 +575,11 @@ def predict_cached(model, side, feats) -> list[str]:
     for f in feats:
         pose = f.record.chosen
         width, height = f.record.width, f.record.height
-        kp = keypoint_features(pose.keypoints, pose.scores)
         face = face_features(best_face(f.faces or [], body_box(pose, width, height)), pose,
                              body_box(pose, width, height, margin=CROP_BODY_MARGIN), width, height)
         embedding = f.crop if model.crop == "box" else f.whole
-        probs = model.probabilities({"keypoints": kp, "image": embedding,
-                                     "keypoints_face": np.concatenate([kp, face]),
-                                     "concat": np.concatenate([embedding, kp]),
-                                     "concat_face": np.concatenate([embedding, kp, face])})
-        result = {c: 0.0 for c in POSTURES}
-        result.update(dict(zip(model.classes, map(float, probs), strict=True)))
-        result = veto_prone(result, frontal_face_seen(face))
-        result = add_side(result, side.probability(pose))
-        out.append(max(result, key=result.__getitem__))
+        out.append(argmax(posture_probabilities(model, side, keypoint_features(pose.keypoints, pose.scores), face,
+                                                embedding, pose)))
     return out
 
 
