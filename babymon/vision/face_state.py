@@ -22,6 +22,7 @@ import numpy as np
 from babymon.analyzers.base import AnalyzerUnavailable
 from babymon.vision.face import Face, check_image
 from babymon.vision.geometry import Box
+from babymon.vision.linear import LinearHead, softmax
 
 FACE_CLASSES: tuple[str, ...] = ("clear", "pacifier", "covered", "face_not_visible")
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "occlusion"
@@ -56,13 +57,10 @@ class FaceStateHead:
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         if x.shape[1] != self.coef.shape[1]:
             raise ValueError(f"embedding: expected {self.coef.shape[1]} features, got {x.shape[1]}")
-        return ((x - self.mean) / self.scale) @ self.coef.T + self.intercept + self.bias
+        return LinearHead(self.mean, self.scale, self.coef, self.intercept).logits(x) + self.bias
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        z = self.logits(x)
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(self.logits(x))
 
     def save(self, path: Path) -> None:
         np.savez_compressed(path, classes=np.array(self.classes), mean=self.mean.astype(np.float32),

@@ -30,6 +30,7 @@ import numpy as np
 
 from babymon.analyzers.base import POSTURES, AnalyzerUnavailable
 from babymon.vision.face import Face
+from babymon.vision.linear import LinearHead, softmax
 from babymon.vision.pose import (
     CROP_BODY_MARGIN,
     HEAD_POINTS,
@@ -50,28 +51,6 @@ LYING = ("supine", "prone")
 INPUTS = {"image", "keypoints", "concat", "keypoints_face", "concat_face"}
 SIDE_NEEDS = (LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP)
 FRONTAL_PROFILE_MAX = 0.6  # |nose offset from the eyes' midline| / eye distance below this = frontal
-
-
-@dataclass(frozen=True)
-class LinearHead:
-    """Standardise, then ``x @ coef.T + intercept`` = one logit per class."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray  # (classes, features)
-    intercept: np.ndarray  # (classes,)
-
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        if x.shape[-1] != self.coef.shape[1]:
-            raise ValueError(f"expected {self.coef.shape[1]} features, got {x.shape[-1]}")
-        return ((x - self.mean) / self.scale) @ self.coef.T + self.intercept
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def fit_head(x: np.ndarray, y: np.ndarray, c: float, seed: int = 0, last: int = 
     ``weight`` after standardising (a weaker L2 penalty on them), folded into the head's scale."""
     from sklearn.linear_model import LogisticRegression
 
-    from babymon.vision.posture import LinearHead
+    from babymon.vision.linear import LinearHead
 
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-6
@@ -111,7 +111,7 @@ def prone_bias(logits: np.ndarray, y: np.ndarray, prone: int, target: float = PR
 
 
 def nll(logits: np.ndarray, y: np.ndarray) -> float:
-    from babymon.vision.posture import softmax
+    from babymon.vision.linear import softmax
 
     p = softmax(logits)
     return float(-np.mean(np.log(p[np.arange(len(y)), y] + 1e-12)))
@@ -119,7 +119,7 @@ def nll(logits: np.ndarray, y: np.ndarray) -> float:
 
 def ece(logits: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
     """Expected calibration error of the top class (equal-width confidence bins)."""
-    from babymon.vision.posture import softmax
+    from babymon.vision.linear import softmax
 
     p = softmax(logits)
     confidence, correct = p.max(axis=1), p.argmax(axis=1) == y
