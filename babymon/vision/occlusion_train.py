@@ -128,9 +128,9 @@ class PipelineCropper:
         self.locator = BabyLocator(embedder=embedder)
         self.detector = YuNetDetector()
 
-    def crop(self, image: np.ndarray) -> np.ndarray | None:
+    def crop(self, image: np.ndarray) -> np.ndarray:
         from babymon.vision.face_state import face_crop
-        from babymon.vision.pipeline import best_face
+        from babymon.vision.pipeline import best_face, head_region
         from babymon.vision.pose import head_box
 
         location = self.locator.locate(image)
@@ -138,17 +138,13 @@ class PipelineCropper:
         head = location.head_box
         if head is None and location.pose is not None:
             head = head_box(location.pose, image.shape[1], image.shape[0])
-        if head is None:  # as the pipeline does when the baby is present (head_region): body box, else the frame
-            height, width = image.shape[:2]
-            head = location.baby_box or (0.0, 0.0, float(width), float(height))
-        return face_crop(image, face, head, FACE_MARGIN, HEAD_MARGIN)
+        return face_crop(image, face, head or head_region(location, image), FACE_MARGIN, HEAD_MARGIN)
 
 
 
 def embed_specs(specs: list[CropSpec], seed: int, cache: Path, name: str, embedder,
                 cropper: PipelineCropper | None = None) -> np.ndarray:
-    """Embeddings of the specs' crops, cached in ``cache/<name>.npy`` (keyed by the spec list). A pipeline
-    spec where neither a face nor a head box is found gives a row of NaN."""
+    """Embeddings of the specs' crops, cached in ``cache/<name>.npy`` (keyed by the spec list)."""
     import cv2
     from tqdm import tqdm
 
@@ -171,9 +167,6 @@ def embed_specs(specs: list[CropSpec], seed: int, cache: Path, name: str, embedd
             assert cropper is not None
             gray = spec.gray if spec.gray is not None else bool(rng.random() < 0.3)
             crop = cropper.crop(ir_like(image) if gray else image)
-            if crop is None:
-                out[i] = np.nan
-                continue
         else:
             crop = augment_crop(image, spec.photo.box, rng, spec.jitter, spec.turns, spec.gray)
         out[i] = embedder.embed([crop])[0]
@@ -214,12 +207,6 @@ def pipeline_specs(base: list[Photo], down: list[Photo], gray: bool | None, ever
     photos = down if every else one_per_group(down)
     specs += [CropSpec(photo, photo.label, 0, False, 0, gray, pipeline=True) for photo in photos]
     return specs
-
-
-def usable(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows that have an embedding (pipeline crops can be missing)."""
-    keep = ~np.isnan(x).any(axis=1)
-    return x[keep], y[keep]
 
 
 # -------------------------------------------------------------------------------------------- fitting
@@ -321,15 +308,14 @@ def train_command(args) -> int:
         "test_pipeline": pipeline_specs(part(base, "test"), part(down, "test"), gray=False),
         "real_checked_by_eye": [CropSpec(p, p.label, 0, False, 0, False) for p in real],
     }
-    x_fit, y_fit = usable(embed_specs(fit_specs, seed, cache, "fit", embedder), labels_of(fit_specs))
-    x_fitp, y_fitp = usable(embed_specs(pipeline_specs(part(base, "fit"), part(down, "fit"), None, every=True),
-                                        seed, cache, "fit_pipeline", embedder, cropper),
-                            labels_of(pipeline_specs(part(base, "fit"), part(down, "fit"), None, every=True)))
-    x_fit, y_fit = np.vstack([x_fit, x_fitp]), np.concatenate([y_fit, y_fitp])
+    fit_pipe = pipeline_specs(part(base, "fit"), part(down, "fit"), None, every=True)
+    x_fit = np.vstack([embed_specs(fit_specs, seed, cache, "fit", embedder),
+                       embed_specs(fit_pipe, seed, cache, "fit_pipeline", embedder, cropper)])
+    y_fit = np.concatenate([labels_of(fit_specs), labels_of(fit_pipe)])
     val_pipe = pipeline_specs(part(base, "val"), part(down, "val"), None)
-    x_val, y_val = usable(np.vstack([embed_specs(val_specs, seed, cache, "val", embedder),
-                                     embed_specs(val_pipe, seed, cache, "val_pipeline", embedder, cropper)]),
-                          np.concatenate([labels_of(val_specs), labels_of(val_pipe)]))
+    x_val = np.vstack([embed_specs(val_specs, seed, cache, "val", embedder),
+                       embed_specs(val_pipe, seed, cache, "val_pipeline", embedder, cropper)])
+    y_val = np.concatenate([labels_of(val_specs), labels_of(val_pipe)])
 
     choices = []
     for c in C_GRID:
@@ -354,11 +340,7 @@ def train_command(args) -> int:
     }
     for name, specs in test_sets.items():
         x, y = embed_specs(specs, seed, cache, name, embedder, cropper), labels_of(specs)
-        found = ~np.isnan(x).any(axis=1)
-        specs = [s for s, ok in zip(specs, found, strict=True) if ok]
-        x, y = x[found], y[found]
         metrics[name] = report(head, x, y)
-        metrics[name]["no_crop"] = int((~found).sum())  # pipeline: neither a face nor a head box
         if name == "real_checked_by_eye":
             predicted = head.probabilities(x).argmax(axis=1)
             metrics[name]["rows"] = [{"file": s.photo.path.name, "label": s.label, "predicted": FACE_CLASSES[p]}
