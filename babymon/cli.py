@@ -16,6 +16,7 @@ from babymon import __version__
 from babymon.config import CameraConfig, CameraSettings, Config, ConfigError, load_config, redact_url
 
 EXIT_CONFIG = 2
+EXIT_FAILURE = 1  # the daemon stopped on an error (after saying offline): a supervisor should restart it
 SHUTDOWN_GRACE = 5.0  # seconds a stopping daemon gets to say offline and close, before it exits anyway
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -31,6 +32,10 @@ def _load(path: str) -> Config:
         return load_config(path)
     except ConfigError as exc:
         print(f"babymon: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    except Exception as exc:  # noqa: BLE001 - a checker bug: still refuse the file, by name, without a traceback
+        print(f"babymon: {path}: invalid configuration\n  - (top level): could not be checked "
+              f"({type(exc).__name__}); please report this", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
 
 
@@ -60,14 +65,32 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from babymon.daemon import Daemon
+    from babymon.daemon import Daemon, config_redactor
+
+    from babymon.mqtt.client import say_offline_now
+    from babymon.redact import install_log_redaction
 
     config = _load(args.config)
     _setup_logging(args.log_level or config.logging.level)
-    logging.getLogger(__name__).info("babymon %s starting with %d camera(s); not a medical device",
-                                     __version__, len(config.cameras))
+    install_log_redaction(config_redactor(config))
+    log = logging.getLogger(__name__)
+    log.info("babymon %s starting with %d camera(s); not a medical device", __version__, len(config.cameras))
 
-    async def main() -> None:
+    def exit_now(code: int) -> None:
+        # Leave from here: a stream thread may still be blocked inside FFmpeg (opening a camera that does not
+        # answer), and both asyncio.run's cleanup and the interpreter's finalization can wait on or crash
+        # under such a thread.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        log.error("unexpected error in the event loop: %s", context.get("message"),
+                  exc_info=context.get("exception"))
+
+    async def main() -> int:
+        asyncio.get_running_loop().set_exception_handler(on_loop_error)
         daemon = Daemon(config)
         task = asyncio.create_task(daemon.run())
         loop = asyncio.get_running_loop()
@@ -76,26 +99,29 @@ def cmd_run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stopping.set)
         waiter = asyncio.create_task(stopping.wait())
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():  # the daemon ended on its own: that is an error, raise it
+        if task.done():  # the daemon ended on its own: that is an error (offline has been said on MQTT)
             waiter.cancel()
             task.result()
-            return
+            raise RuntimeError("the daemon stopped by itself")
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=SHUTDOWN_GRACE)
-        log = logging.getLogger(__name__)
         if not done:
             log.warning("shutdown did not finish within %.0f s; exiting anyway", SHUTDOWN_GRACE)
         log.info("babymon stopped")
-        # Everything that matters is closed and "offline" is published. Leave from here: a stream thread may
-        # still be blocked inside FFmpeg (opening a camera that does not answer), and both asyncio.run's
-        # cleanup and the interpreter's finalization can wait on or crash under such a thread.
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+        return 0
 
-    asyncio.run(main())
-    return 1  # only reached if the daemon stopped by itself without raising
+    try:
+        code = asyncio.run(main())
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place (while loading models)
+        code = 130
+    except BaseException as exc:  # noqa: BLE001 - say it loudly, then exit non-zero so a supervisor restarts it
+        log.critical("babymon STOPPED on an error and is NOT monitoring: %s: %s", type(exc).__name__, exc,
+                     exc_info=exc)
+        # normally the MQTT task has said offline on its way out; if the loop died under it, say it here
+        say_offline_now(config.mqtt, list(config.cameras))
+        code = EXIT_FAILURE
+    exit_now(code)
+    return code
 
 
 class JsonLinesPublisher:

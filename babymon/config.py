@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -32,6 +32,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from babymon.redact import redact_url  # noqa: F401 - re-exported: the config is where users look for it
 
 CONDITIONS = ("face_covered", "prone", "standing", "crying", "monitor_unavailable")
 CAMERA_KEY = re.compile(r"^[a-z0-9][a-z0-9_]{0,62}$")
@@ -205,8 +207,17 @@ class CameraConfig(CameraSettings):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        scheme = urlsplit(value).scheme.lower()
+        try:
+            parts = urlsplit(value)
+            scheme = parts.scheme.lower()
+            if scheme in ("rtsp", "rtsps", "rtmp", "http", "https"):
+                parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0..65535
+        except ValueError:
+            raise ValueError(f"'{redact_url(value)}' is not a valid URL: its port is not a number from 0 to 65535 "
+                             "(in a password, write '/' '?' '#' '@' percent-encoded: %2F %3F %23 %40)") from None
         if scheme in ("rtsp", "rtsps", "rtmp", "http", "https"):
+            if not parts.hostname:
+                raise ValueError(f"'{redact_url(value)}' has no host name")
             return value
         path = Path(value[len("file://"):] if scheme == "file" else value)
         if scheme not in ("", "file") or not path.is_file():
@@ -297,17 +308,6 @@ class Config(_Strict):
 # --------------------------------------------------------------------------------------------- loading
 
 
-def redact_url(url: str) -> str:
-    """``rtsp://user:secret@cam/stream`` → ``rtsp://***@cam/stream``."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
-
-
 def _substitute_env(node: Any, path: str, env: dict[str, str], problems: list[str]) -> Any:
     if isinstance(node, dict):
         return {k: _substitute_env(v, f"{path}.{k}" if path else str(k), env, problems) for k, v in node.items()}
@@ -387,13 +387,29 @@ def parse_config(raw: Any, source: str = "<config>", env: dict[str, str] | None 
 def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(str(path), [f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                                      f"{exc.start}); save the file as UTF-8"]) from None
+    return parse_config_text(text, str(path), env)
+
+
+def parse_config_text(text: str, source: str = "<config>", env: dict[str, str] | None = None) -> Config:
+    """YAML text → :class:`Config`; anything wrong is a :class:`ConfigError`, whatever the text holds."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(str(path), [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
-    return parse_config(raw, str(path), env)
+        raise ConfigError(source, [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+    except RecursionError:
+        raise ConfigError(source, ["(top level): nested too deeply to be a babymon configuration"]) from None
+    try:
+        return parse_config(raw, source, env)
+    except RecursionError:
+        raise ConfigError(source, ["(top level): nested too deeply to be a babymon configuration"]) from None

@@ -17,7 +17,7 @@ import logging
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from babymon.analyzers.base import Observation, VideoFrame
 from babymon.analyzers.registry import LoadedAnalyzers
 from babymon.audio_windows import AudioWindow, AudioWindower
 from babymon.config import CameraConfig
+from babymon.redact import Redactor
 from babymon.rules import DangerRules, RulesResult
 from babymon.snapshot import encode_jpeg
 from babymon.state import (
@@ -104,7 +105,11 @@ class CameraMonitor:
         *,
         realtime: bool | None = None,
         stop_at_end: bool = False,
+        previous: CameraMonitor | None = None,
+        evidence_status: Callable[[], str | None] | None = None,
     ):
+        """``previous``: the monitor this one replaces after a failure; its rules (switch, snooze, conditions
+        under way) and health counters carry over. ``evidence_status``: what the evidence store says."""
         self.camera = camera
         self.name = name
         self.config = config
@@ -112,8 +117,12 @@ class CameraMonitor:
         self.publisher = publisher
         self.executor = executor
         self.live = config.realtime if realtime is None else realtime
-        self.rules = DangerRules(config.rules, enabled=config.enabled)
-        self.health = Health()
+        self.rules = previous.rules if previous else DangerRules(config.rules, enabled=config.enabled)
+        self.health = previous.health if previous else Health()
+        self.health.connected = False
+        self._counted_before = (self.health.reconnects, self.health.decoded_frames)  # by the monitors replaced
+        self.evidence_status = evidence_status
+        self._redact = Redactor(urls=[config.url])
         self.coverage = Coverage(dict(analyzers.missing), analyzers.undetectable)
         self.source = StreamSource(camera, config, self, realtime=self.live, stop_at_end=stop_at_end)
 
@@ -214,7 +223,7 @@ class CameraMonitor:
 
     def _set_connected(self, connected: bool, has_audio: bool | None, reason: str | None) -> None:
         self.health.connected = connected
-        self.health.reconnects = self.source.stats.reconnects
+        self.health.reconnects = self._counted_before[0] + self.source.stats.reconnects
         if connected:
             self.health.has_audio = has_audio
             if has_audio is False and self.analyzers.audio:
@@ -223,7 +232,7 @@ class CameraMonitor:
             self._connected_since = time.time()
             self._analysed.clear()  # a new connection starts its timestamps over
         else:
-            self.health.last_error = reason
+            self.health.last_error = self._redact(reason)
             self._connected_since = None
         self._evaluate(time.time() if self.live else self._clock())
 
@@ -243,8 +252,9 @@ class CameraMonitor:
         if self._audio_windows:
             self._audio_ready.set()
 
-    async def run(self) -> None:
-        """Monitor until cancelled (live) or until the file ends (``stop_at_end``)."""
+    async def run(self, start_delay: float = 0.0) -> None:
+        """Monitor until cancelled (live) or until the file ends (``stop_at_end``). ``start_delay``: seconds
+        to wait before opening the stream (a restart's backoff); the rules are evaluated meanwhile."""
         self._loop = asyncio.get_running_loop()
         for name, why in self.coverage.missing.items():
             log.warning("camera %s: analyzer '%s' is not available: %s", self.camera, name, why)
@@ -257,9 +267,13 @@ class CameraMonitor:
         if self.live:
             tasks.append(asyncio.create_task(self._tick_loop(), name=f"{self.camera}-tick"))
         self._evaluate(time.time())  # publish "not connected yet" right away
-        self.source.start()
         ended = asyncio.create_task(self._ended.wait(), name=f"{self.camera}-ended")
         try:
+            if start_delay > 0:
+                done, _ = await asyncio.wait([*tasks, ended], timeout=start_delay, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+            self.source.start()
             done, _ = await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task is not ended:
@@ -343,7 +357,7 @@ class CameraMonitor:
                 self._record_timings(analyzer.name, (time.perf_counter() - started) * 1000.0, result.timings_ms)
             except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the camera
                 self.health.analysis_errors += 1
-                self.health.last_error = f"analyzer {analyzer.name}: {type(exc).__name__}: {exc}"
+                self.health.last_error = self._redact(f"analyzer {analyzer.name}: {type(exc).__name__}: {exc}")
                 log.exception("camera %s: analyzer %s failed", self.camera, analyzer.name)
                 return None
             observation = observation.merged_with(result)
@@ -446,8 +460,9 @@ class CameraMonitor:
         span = samples[-1][1] - samples[0][1] if len(samples) > 1 else 0.0
         self.health.fps = (len(samples) - 1) / span if span >= 1.0 else 0.0
         self.health.last_frame_age = None if self._last_analysis is None else max(0.0, now - self._last_analysis)
-        self.health.reconnects = self.source.stats.reconnects
-        self.health.decoded_frames = self.source.stats.decoded_frames
+        self.health.reconnects = self._counted_before[0] + self.source.stats.reconnects
+        self.health.decoded_frames = self._counted_before[1] + self.source.stats.decoded_frames
+        self.health.evidence = self.evidence_status() if self.evidence_status else None
 
     def _emit_transitions(self, result: RulesResult, now: float) -> None:
         snapshot_sent = False

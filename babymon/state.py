@@ -29,7 +29,9 @@ class Health:
     dropped_frames: int = 0
     dropped_audio_windows: int = 0
     analysis_errors: int = 0
+    restarts: int = 0  # times this camera's monitor failed and was started again
     last_error: str | None = None
+    evidence: str | None = None  # "ok", what is wrong with the evidence store, or None when it is off
 
     def as_dict(self) -> dict:
         return {
@@ -42,7 +44,9 @@ class Health:
             "dropped_frames": self.dropped_frames,
             "dropped_audio_windows": self.dropped_audio_windows,
             "analysis_errors": self.analysis_errors,
+            "restarts": self.restarts,
             "last_error": self.last_error,
+            "evidence": self.evidence,
         }
 
 

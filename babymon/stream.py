@@ -27,7 +27,8 @@ from av.video.reformatter import VideoReformatter
 from babymon.analyzers.base import VideoFrame
 from babymon.audio_windows import SAMPLE_RATE
 from babymon.backoff import Backoff
-from babymon.config import CameraConfig, redact_url
+from babymon.config import CameraConfig
+from babymon.redact import Redactor, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class StreamSource:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._backoff = Backoff(config.stream.retry_initial or 0.1, max(config.stream.retry_max, 0.1))
+        self._redact = Redactor(urls=[config.url])  # FFmpeg's errors quote the URL, password and all
 
     @property
     def display_url(self) -> str:
@@ -116,8 +118,8 @@ class StreamSource:
                     reason = "stream ended"
                 except StreamEnded:
                     return
-                except (av.error.FFmpegError, OSError, ValueError, RuntimeError) as exc:
-                    reason = f"{type(exc).__name__}: {exc}"
+                except Exception as exc:  # noqa: BLE001 - whatever breaks a stream, it is retried
+                    reason = self._redact.text(f"{type(exc).__name__}: {exc}")
                 if self._stop.is_set():
                     return
                 if self.stop_at_end:  # replaying a file: a broken file is reported, not retried

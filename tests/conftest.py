@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 from tests.support.clips import ffmpeg_available, make_test_clip
 from tests.support.services import Mosquitto, RtspServer, have_mosquitto, rtsp_server_missing_reason
@@ -25,6 +26,15 @@ def pytest_configure(config) -> None:
     """Tests and CI take model files from ../shared/models (never the internet) unless told otherwise."""
     if not os.environ.get("BABYMON_MODEL_MIRROR") and SHARED_MODELS.is_dir():
         os.environ["BABYMON_MODEL_MIRROR"] = str(SHARED_MODELS)
+    config.addinivalue_line("markers", "fuzz: property-based tests (longer with BABYMON_FUZZ_EXAMPLES=5000)")
+
+
+# The fuzz suite: a few dozen examples per property in `make test`, many more with `make fuzz`.
+FUZZ_EXAMPLES = int(os.environ.get("BABYMON_FUZZ_EXAMPLES", "60"))
+settings.register_profile("babymon", max_examples=FUZZ_EXAMPLES, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+                          database=None, derandomize=FUZZ_EXAMPLES <= 100)
+settings.load_profile("babymon")
 
 
 def shared_file(relative: str) -> Path:

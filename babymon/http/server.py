@@ -36,19 +36,42 @@ EVIDENCE = web.AppKey("evidence", EvidenceStore)
 EVENTS = web.AppKey("events", EventCounter)
 TOKEN = web.AppKey("token", str)
 STREAMS = web.AppKey("streams", list)
+HOSTS = web.AppKey("hosts", frozenset)
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "localhost.localdomain", "ip6-localhost"})
 
 
 def json_error(status: int, message: str, **extra) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
 
 
+def _as_bytes(text: str) -> bytes:
+    """Header and query values as bytes; a value that is not UTF-8 keeps its raw bytes (and so never matches)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def host_allowed(host_header: str | None, allowed: frozenset[str]) -> bool:
+    """Without a token, only requests addressed to a loopback name (or the configured host) are served: a web
+    page elsewhere cannot reach the API by pointing its own host name at 127.0.0.1 (DNS rebinding)."""
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [::1]:8765
+        host = host[1:host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.rsplit(":", 1)[0]
+    return host in allowed
+
+
 @web.middleware
 async def auth_and_errors(request: web.Request, handler):
     token = request.app[TOKEN]
+    if not token and not host_allowed(request.headers.get("Host"), request.app[HOSTS]):
+        return json_error(403, "this address only answers requests for a loopback host name "
+                               "(set http.token to serve other names)")
     if token and not request.path.startswith("/static/"):  # the page's script and style hold no data
         header = request.headers.get("Authorization", "")
         given = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        if not hmac.compare_digest(_as_bytes(given), _as_bytes(token)):
             response = json_error(401, "a valid token is required (Authorization: Bearer … or ?token=…)")
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
@@ -95,22 +118,33 @@ async def static(request: web.Request) -> web.Response:
     return web.Response(text=text, content_type=STATIC[name], headers={"Cache-Control": "no-store"})
 
 
-def health_report(monitors: Mapping[str, CameraMonitor]) -> tuple[bool, dict]:
-    """Healthy when every camera whose monitoring is switched on is being monitored."""
-    cameras, healthy = {}, True
+def health_report(monitors: Mapping[str, CameraMonitor], evidence_problem: str | None = None) -> tuple[bool, dict]:
+    """Healthy (HTTP 200) when every camera whose monitoring is switched on is being monitored.
+
+    ``status`` says more: ``ok``; ``degraded`` when all is monitored but a camera is switched off or the
+    evidence store cannot write (``problems`` says what); ``unhealthy`` (503) when a camera that should be
+    watched is not."""
+    cameras, healthy, problems = {}, True, []
     for key, monitor in monitors.items():
         state = monitor.last_state
+        restarts = monitor.health.restarts
         if not monitor.rules.enabled:
-            cameras[key] = {"enabled": False, "monitoring": False, "reasons": ["monitoring is switched off"]}
+            cameras[key] = {"enabled": False, "monitoring": False, "reasons": ["monitoring is switched off"],
+                            "restarts": restarts}
+            problems.append(f"camera {key}: monitoring is switched off")
             continue
         reasons = ["starting: no state yet"] if state is None else list(state["not_monitoring_reasons"])
-        cameras[key] = {"enabled": True, "monitoring": not reasons, "reasons": reasons}
+        cameras[key] = {"enabled": True, "monitoring": not reasons, "reasons": reasons, "restarts": restarts}
         healthy = healthy and not reasons
-    return healthy, {"status": "ok" if healthy else "unhealthy", "cameras": cameras}
+    if evidence_problem:
+        problems.append(f"evidence: {evidence_problem}")
+    status = "unhealthy" if not healthy else ("degraded" if problems else "ok")
+    return healthy, {"status": status, "problems": problems, "evidence": evidence_problem or "ok",
+                     "cameras": cameras}
 
 
 async def health(request: web.Request) -> web.Response:
-    healthy, report = health_report(request.app[MONITORS])
+    healthy, report = health_report(request.app[MONITORS], getattr(request.app[EVIDENCE], "problem", None))
     return web.json_response(report, status=200 if healthy else 503)
 
 
@@ -155,7 +189,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
     streams.append(response)
     last = None
     try:
-        while True:
+        while request.transport is not None and not request.transport.is_closing():  # a closed client frees its slot
+            monitor = request.app[MONITORS].get(monitor.camera, monitor)  # a restarted camera has a new monitor
             frame = monitor.last_frame
             if frame is not None and frame is not last:
                 last = frame
@@ -208,7 +243,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def make_app(monitors: Mapping[str, CameraMonitor], live: LiveView, evidence: EvidenceStore,
-             event_counter: EventCounter, token: str | None) -> web.Application:
+             event_counter: EventCounter, token: str | None, host: str = "127.0.0.1") -> web.Application:
     app = web.Application(middlewares=[auth_and_errors, not_found])
     app[MONITORS] = monitors
     app[LIVE] = live
@@ -216,6 +251,7 @@ def make_app(monitors: Mapping[str, CameraMonitor], live: LiveView, evidence: Ev
     app[EVENTS] = event_counter
     app[TOKEN] = token or ""
     app[STREAMS] = []
+    app[HOSTS] = LOOPBACK_NAMES | {host.lower()}
     app.router.add_get("/", page)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/api/health", health)

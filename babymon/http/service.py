@@ -45,7 +45,7 @@ class HttpService:
 
     async def run(self) -> None:
         token = self.config.token.get_secret_value() if self.config.token else None
-        app = make_app(self.monitors, self.live, self.evidence, self.event_counter, token)
+        app = make_app(self.monitors, self.live, self.evidence, self.event_counter, token, self.config.host)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         tasks = [asyncio.create_task(self._retention_loop(), name="evidence-retention")]

@@ -7,7 +7,13 @@ What survives a broker outage, and how:
 * **Events** wait in a bounded queue (``mqtt.event_queue_size``, default 1000; the oldest is dropped and
   counted when it is full) and are removed only once the broker has acknowledged them (QoS 1), so an
   event in flight when the connection breaks is sent again. Each event has an ``id`` for de-duplication.
-* ``<prefix>/available`` is ``online`` while connected and ``offline`` as the retained last will.
+* ``<prefix>/available`` is ``online`` while connected and ``offline`` as the retained last will. On the
+  way out (a stop, or an error the daemon cannot survive) ``offline`` is published for the daemon and every
+  camera first, since a clean DISCONNECT means the broker never sends the last will.
+
+Nothing from the broker is trusted: a malformed command is logged and ignored, a retained command is ignored
+and removed (commands act only when new, so a restart goes back to the config), and the retained registry of
+announced cameras is shape-checked, and only topics this daemon itself would publish are ever removed.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Protocol
 import aiomqtt
 
 from babymon.backoff import Backoff
-from babymon.config import MqttConfig
+from babymon.config import CAMERA_KEY, MqttConfig
 from babymon.mqtt.commands import parse_enabled, parse_snooze
 from babymon.mqtt.discovery import discovery_messages
 from babymon.mqtt.payloads import FIELDS, field_payloads
@@ -31,6 +37,52 @@ from babymon.mqtt.topics import Topics
 log = logging.getLogger(__name__)
 
 REGISTRY_WAIT = 1.5  # seconds to wait for the retained list of previously announced cameras
+REGISTRY_MAX_BYTES = 1_000_000  # a registry of 64 cameras is about 200 kB
+
+
+def tls_context(config: MqttConfig) -> ssl.SSLContext | None:
+    tls = config.tls
+    if not tls.enabled:
+        return None
+    context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+    if tls.cert_file:
+        context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    if tls.insecure:
+        # only the host name check is skipped: the broker's certificate must still be signed by a trusted CA
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def say_offline_now(config: MqttConfig, cameras: list[str], timeout: float = 3.0) -> bool:
+    """Last resort, when the event loop itself is gone: a short blocking connection that publishes
+    ``offline`` (retained) for the daemon and every camera. True when the broker acknowledged it."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    topics = Topics(config.topic_prefix, config.discovery_prefix)
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{config.client_id or 'babymon'}-farewell")
+    if config.username:
+        client.username_pw_set(config.username, config.password.get_secret_value() if config.password else None)
+    try:
+        context = tls_context(config)
+        if context is not None:
+            client.tls_set_context(context)
+        client.connect(config.host, config.port, keepalive=10)
+        client.loop_start()
+        infos = [client.publish(t, "offline", qos=1, retain=True)
+                 for t in [topics.available, *(topics.camera(c, "available") for c in cameras)]]
+        for info in infos:
+            info.wait_for_publish(timeout)
+        return all(info.is_published() for info in infos)
+    except Exception:  # noqa: BLE001 - the broker is away as well: the last will is all there is
+        return False
+    finally:
+        try:
+            client.disconnect()
+            client.loop_stop()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 class CommandHandler(Protocol):
@@ -51,6 +103,7 @@ class MqttPublisher:
         self.connected = False
         self.events_dropped = 0
         self.connections = 0
+        self.messages_rejected = 0  # commands and registry messages that were malformed, retained or failed
         self._retained: dict[str, str | bytes] = {}
         self._dirty: dict[str, None] = {}  # ordered set of retained topics not yet sent on this connection
         self._events: collections.deque[tuple[str, str]] = collections.deque()
@@ -92,14 +145,6 @@ class MqttPublisher:
 
     def _make_client(self) -> aiomqtt.Client:
         cfg = self.config
-        tls_context = None
-        if cfg.tls.enabled:
-            tls_context = ssl.create_default_context(cafile=str(cfg.tls.ca_file) if cfg.tls.ca_file else None)
-            if cfg.tls.cert_file:
-                tls_context.load_cert_chain(str(cfg.tls.cert_file), str(cfg.tls.key_file) if cfg.tls.key_file else None)
-            if cfg.tls.insecure:
-                tls_context.check_hostname = False
-                tls_context.verify_mode = ssl.CERT_NONE
         return aiomqtt.Client(
             cfg.host,
             cfg.port,
@@ -108,7 +153,7 @@ class MqttPublisher:
             identifier=cfg.client_id,
             keepalive=cfg.keepalive,
             will=aiomqtt.Will(self.topics.available, "offline", qos=1, retain=True),
-            tls_context=tls_context,
+            tls_context=tls_context(cfg),
             timeout=10,
         )
 
@@ -125,10 +170,14 @@ class MqttPublisher:
                     log.info("MQTT: connected to %s", where)
                     try:
                         await self._serve(client, backoff)
+                    except aiomqtt.MqttError:
+                        raise
+                    except BaseException:  # shutdown, or a bug: say offline while the connection still works
+                        await self._say_offline(client)
+                        raise
                     finally:
                         self.connected = False
                         self._client = None
-                        await self._say_offline(client)
             except aiomqtt.MqttError as exc:
                 self.connected = False
                 delay = backoff.next_delay()
@@ -137,12 +186,18 @@ class MqttPublisher:
                 await asyncio.sleep(delay)
 
     async def _say_offline(self, client: aiomqtt.Client) -> None:
-        """On a clean shutdown, say so instead of waiting for the broker to send the last will."""
-        task = asyncio.current_task()
-        if task is None or not task.cancelling():
-            return
+        """Leaving (a shutdown, or an error this connection cannot survive): say so at once, for the daemon and
+        every camera, since a clean DISCONNECT means the broker never sends the last will."""
+
+        async def publish_all() -> None:
+            await client.publish(self.topics.available, "offline", qos=1, retain=True)
+            for camera in self.cameras:
+                topic = self.topics.camera(camera, "available")
+                self._retained[topic] = "offline"
+                await client.publish(topic, "offline", qos=1, retain=True)
+
         try:
-            await asyncio.wait_for(client.publish(self.topics.available, "offline", qos=1, retain=True), 2)
+            await asyncio.wait_for(publish_all(), 2)
         except (aiomqtt.MqttError, TimeoutError):
             pass
 
@@ -186,28 +241,47 @@ class MqttPublisher:
         async for message in client.messages:
             topic = message.topic.value
             payload = message.payload if isinstance(message.payload, bytes) else str(message.payload or "").encode()
-            if topic == self.topics.registry:
-                if self._registry is not None and not self._registry.done():
-                    try:
-                        self._registry.set_result(json.loads(payload or b"{}"))
-                    except json.JSONDecodeError:
-                        self._registry.set_result({})
-            elif topic == self.topics.ha_status:
-                if payload.strip() == b"online":
-                    log.info("MQTT: Home Assistant came online; re-sending discovery")
-                    await self._announce(client, clean_up=False)
-                    self._dirty = dict.fromkeys(self._retained)
-                    self._wake.set()
-            else:
-                self._handle_command(topic, payload)
+            try:
+                await self._on_message(client, topic, payload, bool(message.retain))
+            except aiomqtt.MqttError:
+                raise
+            except Exception:  # noqa: BLE001 - no message from the broker may stop the monitor
+                self.messages_rejected += 1
+                log.exception("MQTT: message on %s (%d bytes) could not be handled; ignored", ascii(topic[:100]),
+                              len(payload))
+
+    async def _on_message(self, client: aiomqtt.Client, topic: str, payload: bytes, retained: bool) -> None:
+        if topic == self.topics.registry:
+            if self._registry is not None and not self._registry.done():
+                self._registry.set_result(parse_registry(payload))
+        elif topic == self.topics.ha_status:
+            if payload.strip() == b"online":
+                log.info("MQTT: Home Assistant came online; re-sending discovery")
+                await self._announce(client, clean_up=False)
+                self._dirty = dict.fromkeys(self._retained)
+                self._wake.set()
+        elif retained:
+            await self._clear_retained_command(client, topic, payload)
+        else:
+            self._handle_command(topic, payload)
+
+    async def _clear_retained_command(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
+        """A command is acted on only when it is new: a retained one would replay at every start (a retained
+        OFF would switch monitoring off for good). It is ignored, and removed from the broker."""
+        if self.topics.parse_command(topic) is None or not payload:
+            return
+        self.messages_rejected += 1
+        log.warning("MQTT: ignored a retained command on %s (commands must not be retained); removing it",
+                    ascii(topic[:100]))
+        await client.publish(topic, b"", qos=1, retain=True)
 
     def _handle_command(self, topic: str, payload: bytes) -> None:
         parsed = self.topics.parse_command(topic)
-        if parsed is None or self.commands is None:
+        if parsed is None or self.commands is None or not payload:  # empty: a retained command being removed
             return
         camera, command = parsed
         if camera not in self.cameras:
-            log.warning("MQTT: command for unknown camera '%s' on %s ignored", camera, topic)
+            log.warning("MQTT: command for unknown camera %s on %s ignored", ascii(camera[:64]), ascii(topic[:100]))
             return
         try:
             if command == "enabled":
@@ -215,6 +289,7 @@ class MqttPublisher:
             else:
                 self.commands.snooze(camera, parse_snooze(payload))
         except ValueError as exc:
+            self.messages_rejected += 1
             log.warning("MQTT: bad payload on %s: %s", topic, exc)
 
     # ------------------------------------------------------------------------------------ discovery
@@ -235,14 +310,44 @@ class MqttPublisher:
             previous = await asyncio.wait_for(asyncio.shield(self._registry), REGISTRY_WAIT) if self._registry else {}
         except TimeoutError:
             previous = {}
-        for camera, old_topics in (previous.get("cameras") or {}).items():
-            if camera in self.cameras or not isinstance(old_topics, list):
+        for camera, old_topics in previous.items():
+            if camera in self.cameras:
+                continue
+            # only topics this daemon itself would announce for that camera: a forged registry cannot make it
+            # delete anyone else's retained messages
+            ours = set(self._own_topics(camera)) & set(old_topics)
+            if not ours:
                 continue
             log.warning("MQTT: camera '%s' is no longer configured; removing its Home Assistant entities", camera)
-            for topic in old_topics:
-                if isinstance(topic, str) and topic.startswith((self.topics.prefix + "/", self.topics.discovery_prefix + "/")):
-                    await client.publish(topic, b"", qos=1, retain=True)
+            for topic in sorted(ours):
+                await client.publish(topic, b"", qos=1, retain=True)
         await client.publish(self.topics.registry, json.dumps({"cameras": announced}), qos=1, retain=True)
 
     def _state_topics(self, camera: str) -> list[str]:
         return [self.topics.camera(camera, f) for f in ("state", "snapshot", *FIELDS)]
+
+    def _own_topics(self, camera: str) -> list[str]:
+        """Every retained topic this daemon publishes for ``camera``."""
+        return [*discovery_messages(self.topics, camera, camera, 60), *self._state_topics(camera)]
+
+
+def parse_registry(payload: bytes) -> dict[str, list[str]]:
+    """The retained ``<prefix>/_announced`` registry → camera key → topics; anything malformed counts as empty.
+
+    Anyone on the broker can write it, so its shape is checked: ``{"cameras": {key: [topic, ...]}}`` with
+    valid camera keys and string topics; other entries are dropped."""
+    if len(payload) > REGISTRY_MAX_BYTES:
+        log.warning("MQTT: the camera registry is %d bytes (at most %d); ignored", len(payload), REGISTRY_MAX_BYTES)
+        return {}
+    try:
+        data = json.loads(payload) if payload else {}
+    except (ValueError, RecursionError):
+        log.warning("MQTT: the camera registry is not valid JSON; ignored")
+        return {}
+    cameras = data.get("cameras") if isinstance(data, dict) else None
+    if not isinstance(cameras, dict):
+        if payload:
+            log.warning("MQTT: the camera registry is not {\"cameras\": {...}}; ignored")
+        return {}
+    return {key: [t for t in topics if isinstance(t, str)] for key, topics in cameras.items()
+            if isinstance(key, str) and CAMERA_KEY.match(key) and isinstance(topics, list)}

@@ -45,6 +45,8 @@ def _entities(snooze_seconds: int) -> list[Entity]:
                extra=(("device_class", "connectivity"),) + diagnostic),
         Entity("binary_sensor", "degraded", "Detection degraded", "degraded",
                extra=(("device_class", "problem"),) + diagnostic),
+        Entity("binary_sensor", "evidence_problem", "Evidence storage problem", "evidence_problem",
+               extra=(("device_class", "problem"),) + diagnostic),
         Entity("sensor", "posture", "Posture", "posture", True,
                (("device_class", "enum"), ("options", list(POSTURES)), ("icon", "mdi:human-child"))),
         Entity("sensor", "face", "Face state", "face", True,
@@ -110,6 +112,9 @@ def discovery_messages(topics: Topics, camera: str, name: str, snooze_seconds: i
                 " 'not_monitoring_reasons': value_json.not_monitoring_reasons,"
                 " 'undetectable': value_json.undetectable} | tojson }}"
             )
+        elif entity.key == "evidence_problem":
+            config["json_attributes_topic"] = topics.camera(camera, "state")
+            config["json_attributes_template"] = "{{ {'problem': value_json.health.evidence} | tojson }}"
         config |= dict(entity.extra)
         messages[topics.discovery(entity.component, camera, entity.key)] = json.dumps(config, sort_keys=True)
     return messages

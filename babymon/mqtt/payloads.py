@@ -13,7 +13,7 @@ NONE = "None"
 FIELDS = (
     "danger", "reasons", "face_covered", "prone", "standing", "crying", "monitor_unavailable", "face", "posture",
     "baby_present", "cry_probability", "connected", "monitoring", "degraded", "enabled", "snoozed_until", "fps",
-    "reconnects", "dropped_frames", "available",
+    "reconnects", "dropped_frames", "available", "evidence_problem",
 )  # fmt: skip
 
 
@@ -55,4 +55,5 @@ def field_payloads(state: dict) -> dict[str, str]:
         "reconnects": str(health["reconnects"]),
         "dropped_frames": str(health["dropped_frames"]),
         "available": "online" if health["connected"] else "offline",
+        "evidence_problem": NONE if health.get("evidence") is None else on_off(health["evidence"] != "ok"),
     }
