@@ -36,7 +36,7 @@ from pydantic import (
 from babymon.redact import redact_url  # noqa: F401 - re-exported: the config is where users look for it
 
 CONDITIONS = ("face_covered", "prone", "standing", "crying", "monitor_unavailable")
-CAMERA_KEY = re.compile(r"^[a-z0-9][a-z0-9_]{0,62}$")
+CAMERA_KEY = re.compile(r"[a-z0-9][a-z0-9_]{0,62}")  # used with fullmatch: no trailing newline either
 TOPIC_SEGMENT = re.compile(r"^[^/#+\s]+(/[^/#+\s]+)*$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -297,8 +297,8 @@ class Config(_Strict):
         if not cameras:
             raise ValueError("at least one camera is required")
         for key in cameras:
-            if not CAMERA_KEY.match(key):
-                raise ValueError(f"camera key '{key}' must be lower-case letters, digits and '_' (it becomes an MQTT topic)")
+            if not CAMERA_KEY.fullmatch(key):
+                raise ValueError(f"camera key {key!r} must be lower-case letters, digits and '_' (it becomes an MQTT topic)")
         return cameras
 
     def camera_name(self, key: str) -> str:

@@ -67,6 +67,7 @@ def test_env_substitution_and_missing_variable_named():
     ({"cameras": {"a": {"url": "rtsp://x", "crib_region": [0.5, 0, 0.4, 1]}}}, "cameras.a.crib_region: expected [x1, y1, x2, y2]"),
     ({"cameras": {"a": {"url": "rtsp://x", "stream": {"transport": "http"}}}}, "cameras.a.stream.transport: Input should be 'tcp' or 'udp'"),
     ({"cameras": {"Bad Name": "rtsp://x"}}, "cameras: camera key 'Bad Name' must be lower-case"),
+    ({"cameras": {"nursery\n": "rtsp://x"}}, "cameras: camera key 'nursery\\n' must be lower-case"),
     ({"cameras": {}}, "cameras: at least one camera is required"),
     ({"mqtt": {"topic_prefix": "baby/#"}, "cameras": {"a": "rtsp://x"}}, "mqtt.topic_prefix: 'baby/#' is not a valid"),
 ])

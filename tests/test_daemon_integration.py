@@ -181,6 +181,9 @@ def test_camera_removed_from_config_is_removed_from_home_assistant(broker, rtsp,
     watcher.wait_for("babymon/playroom/state", lambda m: m.payload == b"", after=t)
     nursery = watcher.wait_for("homeassistant/binary_sensor/babymon_nursery/danger/config", after=t)
     assert nursery.payload != b""
+    # the registry is written last, after every removal
+    registry = watcher.wait_for("babymon/_announced", lambda m: "playroom" not in m.json()["cameras"], after=t)
+    assert "nursery" in registry.json()["cameras"]
     fresh = Watcher(broker.host, broker.port, topics=("homeassistant/+/babymon_playroom/#",), client_id="fresh")
     try:
         time.sleep(1)

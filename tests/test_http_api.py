@@ -60,7 +60,7 @@ def test_endpoints_snapshot_stream_events_and_metrics(broker, rtsp, run_daemon, 
     api.wait_up()
     health = wait_until(lambda: (r := api.get("/api/health")).status == 200 and r, message="healthy")
     assert health.content_type.startswith("application/json")
-    assert health.json()["cameras"]["nursery"] == {"enabled": True, "monitoring": True, "reasons": []}
+    assert health.json()["cameras"]["nursery"] == {"enabled": True, "monitoring": True, "reasons": [], "restarts": 0}
 
     cameras = api.get("/api/cameras")
     assert cameras.status == 200 and cameras.content_type.startswith("application/json")

@@ -315,11 +315,12 @@ class MqttPublisher:
                 continue
             # only topics this daemon itself would announce for that camera: a forged registry cannot make it
             # delete anyone else's retained messages
-            ours = set(self._own_topics(camera)) & set(old_topics)
+            listed = set(old_topics)
+            ours = [topic for topic in self._own_topics(camera) if topic in listed]  # entities first, then states
             if not ours:
                 continue
             log.warning("MQTT: camera '%s' is no longer configured; removing its Home Assistant entities", camera)
-            for topic in sorted(ours):
+            for topic in ours:
                 await client.publish(topic, b"", qos=1, retain=True)
         await client.publish(self.topics.registry, json.dumps({"cameras": announced}), qos=1, retain=True)
 
@@ -350,4 +351,4 @@ def parse_registry(payload: bytes) -> dict[str, list[str]]:
             log.warning("MQTT: the camera registry is not {\"cameras\": {...}}; ignored")
         return {}
     return {key: [t for t in topics if isinstance(t, str)] for key, topics in cameras.items()
-            if isinstance(key, str) and CAMERA_KEY.match(key) and isinstance(topics, list)}
+            if isinstance(key, str) and CAMERA_KEY.fullmatch(key) and isinstance(topics, list)}

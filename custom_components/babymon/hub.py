@@ -8,6 +8,10 @@ The daemon's MQTT discovery owns every entity (see README, "Home Assistant"). Th
 * turns ``<prefix>/<camera>/events`` into ``babymon_event`` bus events (which the device triggers listen
   to) and, for the conditions chosen in the options, ``babymon_alert``,
 * reports the daemon going offline as *monitor unavailable* on every camera.
+
+Anyone who may publish on the broker may publish on these topics: every payload goes through the checks in
+``protocol`` (bounded size and depth, the daemon's camera keys, typed event fields, a plausible snooze), and
+at most ``MAX_CAMERAS`` cameras are followed, those the daemon announced first.
 """
 
 from __future__ import annotations
@@ -31,12 +35,20 @@ from .const import (
     EVENT_BABYMON_ALERT,
     MQTT_DOMAIN,
 )
-from .protocol import CONDITION_STARTS, Topics, announced_cameras, event_type, parse_json_object
+from .protocol import (
+    CONDITION_STARTS,
+    MAX_CAMERAS,
+    UNSNOOZABLE_CONDITIONS,
+    Topics,
+    announced_cameras,
+    event_fields,
+    event_type,
+    parse_json_object,
+    snooze_active,
+    valid_camera_key,
+)
 
 _LOGGER = logging.getLogger(__name__)
-
-# bus event data copied from the daemon's event JSON
-EVENT_FIELDS = ("id", "name", "condition", "reasons", "time", "face", "posture", "cry_probability")
 
 
 @dataclass
@@ -57,6 +69,7 @@ class BabymonHub:
     announced: list[str] = field(default_factory=list)
     _unsubscribe: list[CALLBACK_TYPE] = field(default_factory=list)
     _seen_ids: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=200))
+    _warned_full: bool = False
 
     def __post_init__(self) -> None:
         self.topics = Topics(self.entry.data[CONF_TOPIC_PREFIX])
@@ -81,12 +94,8 @@ class BabymonHub:
         """Unsubscribe everything and take this entry off the devices it joined."""
         while self._unsubscribe:
             self._unsubscribe.pop()()
-        registry = dr.async_get(self.hass)
         for camera in self.cameras.values():
-            device = registry.async_get(camera.device_id) if camera.device_id else None
-            if device is not None and self.entry.entry_id in device.config_entries:
-                registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
-            camera.device_id = None
+            self._unlink_device(camera)
 
     # ------------------------------------------------------------------------------ lookups
 
@@ -100,13 +109,36 @@ class BabymonHub:
     # ------------------------------------------------------------------------------ cameras and devices
 
     @callback
-    def _camera(self, key: str) -> Camera:
+    def _camera(self, key: str) -> Camera | None:
+        """The camera ``key``, followed from now on if there is room; None for a key the daemon would refuse,
+        or when ``MAX_CAMERAS`` are followed already and none of them can make way (see ``_make_room``)."""
+        if not valid_camera_key(key):
+            return None
         camera = self.cameras.get(key)
         if camera is None:
+            if len(self.cameras) >= MAX_CAMERAS and not self._make_room(key):
+                if not self._warned_full:
+                    self._warned_full = True
+                    _LOGGER.warning(
+                        "babymon at %s: more than %d cameras publish; ignoring %s and any further ones (is "
+                        "someone else publishing on the broker?)", self.topics.prefix, MAX_CAMERAS, key)
+                return None
             camera = self.cameras[key] = Camera(key)
         if camera.device_id is None:
             self._link_device(camera)
         return camera
+
+    @callback
+    def _make_room(self, key: str) -> bool:
+        """Room for an announced camera: forget the oldest camera that the daemon did not announce."""
+        if key not in self.announced:
+            return False
+        victim = next((c for c in self.cameras.values() if c.key not in self.announced), None)
+        if victim is None:
+            return False
+        self._unlink_device(victim)
+        del self.cameras[victim.key]
+        return True
 
     @callback
     def _link_device(self, camera: Camera) -> None:
@@ -117,6 +149,14 @@ class BabymonHub:
         camera.device_id = device.id
         if self.entry.entry_id not in device.config_entries:
             registry.async_update_device(device.id, add_config_entry_id=self.entry.entry_id)
+
+    @callback
+    def _unlink_device(self, camera: Camera) -> None:
+        registry = dr.async_get(self.hass)
+        device = registry.async_get(camera.device_id) if camera.device_id else None
+        if device is not None and self.entry.entry_id in device.config_entries:
+            registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+        camera.device_id = None
 
     @callback
     def _on_device_registry_updated(self, event: Event[dr.EventDeviceRegistryUpdatedData]) -> None:
@@ -133,7 +173,17 @@ class BabymonHub:
 
     @callback
     def _on_available(self, message: mqtt.ReceiveMessage) -> None:
-        online = message.payload == "online"
+        # The daemon publishes exactly "online" and "offline" (its last will). Anything else is not from it, or
+        # a cleared retained topic (empty): it says nothing about the daemon, so the last known state stands.
+        # Taking it for "offline" would let any client on the broker raise "monitor unavailable" alerts on
+        # every camera at will (and a real outage still arrives, as the broker publishes the daemon's will).
+        if message.payload == "online":
+            online = True
+        elif message.payload == "offline":
+            online = False
+        else:
+            _LOGGER.debug("ignored %r on %s: neither online nor offline", message.payload[:100], message.topic)
+            return
         was_online, self.daemon_online = self.daemon_online, online
         if was_online and not online:
             _LOGGER.warning("babymon daemon at %s went offline", self.topics.available)
@@ -143,45 +193,62 @@ class BabymonHub:
 
     @callback
     def _on_registry(self, message: mqtt.ReceiveMessage) -> None:
-        self.announced = announced_cameras(message.payload)
+        announced = announced_cameras(message.payload)
+        if announced is None:
+            _LOGGER.debug("ignored a camera registry on %s that is not {\"cameras\": {...}}", message.topic)
+            return
+        if len(announced) > MAX_CAMERAS:
+            _LOGGER.warning("babymon at %s announces %d cameras; following the first %d",
+                            self.topics.prefix, len(announced), MAX_CAMERAS)
+            announced = announced[:MAX_CAMERAS]
+        self.announced = announced
         for key in self.announced:
             self._camera(key)
 
     @callback
     def _on_state(self, message: mqtt.ReceiveMessage) -> None:
         key = self.topics.camera_of(message.topic)
-        state = parse_json_object(message.payload)
-        if key is None or state is None:
+        if key is None:
             return
-        self._camera(key).state = state
+        state = parse_json_object(message.payload)
+        if state is None:
+            _LOGGER.debug("ignored a babymon state on %s that is not a JSON object (of bounded size)", message.topic)
+            return
+        if (camera := self._camera(key)) is not None:
+            camera.state = state
 
     @callback
     def _on_event(self, message: mqtt.ReceiveMessage) -> None:
         key = self.topics.camera_of(message.topic)
-        event = parse_json_object(message.payload)
+        event = parse_json_object(message.payload) if key is not None else None
         kind = event_type(event) if event else None
         if key is None or event is None or kind is None:
-            _LOGGER.warning("ignored a babymon event on %s that is not JSON with a 'type'", message.topic)
+            _LOGGER.warning("ignored a babymon event on %s that is not JSON with a known 'type'", message.topic[:200])
             return
-        event_id = event.get("id")
-        if isinstance(event_id, str):
-            if event_id in self._seen_ids:
-                return  # QoS 1 may deliver an event twice; the daemon gives each an id for this
-            self._seen_ids.append(event_id)
+        details = event_fields(event)  # each of the type the daemon sends, or None
+        event_id = details["id"]
+        if event_id is not None and event_id in self._seen_ids:
+            return  # QoS 1 may deliver an event twice; the daemon gives each an id for this
         camera = self._camera(key)
-        camera.last_event = event
-        self._fire(camera, kind, {k: event.get(k) for k in EVENT_FIELDS})
+        if camera is None:
+            return
+        if event_id is not None:
+            self._seen_ids.append(event_id)
+        camera.last_event = {"type": kind, **details}
+        self._fire(camera, kind, details)
 
     @callback
     def _fire(self, camera: Camera, kind: str, details: dict[str, Any]) -> None:
         data = {"device_id": camera.device_id, "camera": camera.key, "type": kind, **details}
         self.hass.bus.async_fire(EVENT_BABYMON, data)
         condition = CONDITION_STARTS.get(kind)
-        if condition in self.alert_conditions and not self._snoozed(camera):
-            self.hass.bus.async_fire(EVENT_BABYMON_ALERT, data)
+        if condition not in self.alert_conditions:
+            return
+        if condition in UNSNOOZABLE_CONDITIONS or not self._snoozed(camera):
+            # the condition alerted on follows from the type, whatever the payload's "condition" said
+            self.hass.bus.async_fire(EVENT_BABYMON_ALERT, data | {"condition": condition})
 
     @staticmethod
     def _snoozed(camera: Camera) -> bool:
-        until = (camera.state or {}).get("snoozed_until")  # ISO 8601 or None
-        parsed = dt_util.parse_datetime(until) if isinstance(until, str) else None
-        return parsed is not None and parsed > dt_util.utcnow()
+        """A snooze from the camera's state, if the daemon could have set it (at most 24 h ahead)."""
+        return snooze_active((camera.state or {}).get("snoozed_until"), dt_util.utcnow())
