@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-train system-deps test test-daemon test-ha demo bench clean
+.PHONY: install install-train system-deps test test-daemon test-ha fuzz demo bench clean
 
 # Home Assistant component tests: their own Python 3.13 virtualenv (HA pins its own paho-mqtt/numpy)
 PYTHON_HA ?= $(shell python3.13 --version >/dev/null 2>&1 && echo python3.13 || echo $(HOME)/.pyenv/versions/3.13.0/bin/python)
@@ -44,6 +44,10 @@ test: test-daemon test-ha
 # the training extras (torch) too: the tests export RetinaFace from its PyTorch weights and cover training code
 test-daemon: install install-train
 	$(VENV)/bin/python -m pytest -q
+
+# the property-based tests with many more examples than `make test` runs (a few minutes)
+fuzz: install
+	BABYMON_FUZZ_EXAMPLES=5000 $(VENV)/bin/python -m pytest -q -m fuzz
 
 test-ha: $(STAMP_HA)
 	$(VENV_HA)/bin/python -m pytest -q -c tests_ha/pytest.ini --rootdir tests_ha tests_ha

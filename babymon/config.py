@@ -74,7 +74,7 @@ class TlsConfig(_Strict):
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
-    insecure: bool = Field(False, description="skip hostname verification (self-signed brokers)")
+    insecure: bool = Field(False, description="skip only the host-name check (a broker certificate issued for another name); the certificate must still be signed by ca_file or a system CA")
 
     @field_validator("ca_file", "cert_file", "key_file")
     @classmethod

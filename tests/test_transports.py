@@ -22,15 +22,15 @@ def test_rtsp_over_udp(broker, rtsp, watcher, run_daemon):
     assert state["health"]["audio"] == "ok"
 
 
-def make_ca_and_server_cert(folder):
+def make_ca_and_server_cert(folder, names: str = "DNS:localhost,IP:127.0.0.1"):
     def openssl(*args):
         subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
 
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=babymon test CA",
             "-keyout", "ca.key", "-out", "ca.crt")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={names.split(',')[0].split(':')[1]}", "-keyout", "server.key",
             "-out", "server.csr")
-    (folder / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    (folder / "san.ext").write_text(f"subjectAltName={names}\n")
     openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
             "-days", "1", "-extfile", "san.ext", "-out", "server.crt")
     return folder / "ca.crt", folder / "server.crt", folder / "server.key"
@@ -68,3 +68,40 @@ def test_mqtt_over_tls_with_own_ca(certs, rtsp, run_daemon):
             assert "not-logged-123" not in daemon.log
         finally:
             watcher.close()
+
+
+def tls_handshake(port: int, **tls) -> str:
+    """Connect to a real TLS broker with babymon's own TLS settings → "ok" or the TLS error's reason."""
+    import socket
+    import ssl
+
+    from babymon.config import MqttConfig
+    from babymon.mqtt.client import tls_context
+
+    context = tls_context(MqttConfig(host="127.0.0.1", port=port, tls={"enabled": True, **tls}))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1"):
+                return "ok"
+    except ssl.SSLCertVerificationError as exc:
+        return exc.verify_message
+    except ssl.SSLError as exc:
+        return exc.reason or str(exc)
+
+
+def test_tls_insecure_skips_only_the_host_name_check(certs):
+    if not have_mosquitto() or shutil.which("openssl") is None:
+        pytest.skip("needs mosquitto and openssl")
+    ca, cert, key = make_ca_and_server_cert(certs, names="DNS:broker.other.example")  # not the name we dial
+    stranger = certs / "stranger"
+    stranger.mkdir()
+    stranger_ca, _, _ = make_ca_and_server_cert(stranger)
+    for path in (ca, cert, key):
+        path.chmod(0o644)
+    tls_port = free_port()
+    listener = f"listener {tls_port} 127.0.0.1\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\nallow_anonymous true\n"
+    with Mosquitto(extra_config=listener):
+        assert "mismatch" in tls_handshake(tls_port, ca_file=str(ca))  # the name is checked by default
+        assert tls_handshake(tls_port, ca_file=str(ca), insecure=True) == "ok"
+        # insecure never means "any certificate": one from a CA we do not trust is still refused
+        assert "certificate" in tls_handshake(tls_port, ca_file=str(stranger_ca), insecure=True)
