@@ -48,7 +48,7 @@ async def test_entities_come_from_discovery_once_on_one_device(hass: HomeAssista
     assert [d.id for d in devices] == [device.id]
     entities = er.async_entries_for_device(er.async_get(hass), device.id)
     configs = discovery_configs(payloads)
-    assert len(entities) == len(configs) == 21
+    assert len(entities) == len(configs) == 22
     assert {e.platform for e in entities} == {"mqtt"}  # the integration adds no entity of its own
     assert len({e.unique_id for e in entities}) == len(entities)
     # states from the daemon's retained payloads (captured with the scene clear and the camera connected)
