@@ -206,3 +206,25 @@ def test_http_refuses_foreign_host_names_and_frees_stream_slots_during_an_outage
         wait_until(a_slot_is_free, timeout=10, interval=0.5, message="a stream slot after the clients left")
     finally:
         camera.stop()
+
+
+def test_an_unusable_evidence_folder_is_reported_and_retried_while_monitoring_goes_on(broker, rtsp, watcher,
+                                                                                       run_daemon, tmp_path):
+    blocker = tmp_path / "evidence"
+    blocker.write_text("a file where the evidence folder should be")
+    port = free_port()
+    config = daemon_config(broker, {"nursery": rtsp.url})
+    config["http"] = {"host": "127.0.0.1", "port": port, "evidence": {"path": str(blocker)}}
+    daemon = run_daemon(config)
+    watcher.wait_text("babymon/nursery/connected", "ON", timeout=20)  # monitoring started regardless
+    watcher.wait_text("babymon/nursery/evidence_problem", "ON")
+    api = Api(port)
+    api.wait_up()
+    health = api.get("/api/health").json()
+    assert health["status"] == "degraded" and str(blocker) in " ".join(health["problems"])
+    blocker.unlink()  # the user fixes it: the next retry (every 5 s) takes the folder into use
+    t = time.time()
+    watcher.wait_text("babymon/nursery/evidence_problem", "OFF", after=t, timeout=20)
+    assert blocker.is_dir() and (blocker / "events.jsonl").is_file()
+    assert api.get("/api/health").json()["status"] == "ok"
+    assert daemon.process.poll() is None

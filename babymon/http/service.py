@@ -18,6 +18,7 @@ from babymon.monitor import CameraMonitor, Publisher
 log = logging.getLogger(__name__)
 
 RETENTION_INTERVAL = 600.0  # seconds between age checks when nothing happens
+RETRY_INTERVAL = 5.0  # seconds between tries of an evidence folder that could not be written
 FRAME_POLL = 0.05  # seconds between looks for new analysed frames (clips only)
 
 
@@ -35,10 +36,15 @@ class HttpService:
         return [self.evidence, self.event_counter]
 
     def open(self) -> None:
+        """Opens the evidence store. Never raises: a folder that cannot be used is logged, reported in
+        ``evidence.problem`` and retried every few seconds while the daemon monitors on."""
         try:
             self.evidence.open()
-        except OSError as exc:
-            raise OSError(f"http.evidence.path '{self.config.evidence.path}': {exc.strerror or exc}") from exc
+        except Exception:  # noqa: BLE001 - the store says what is wrong itself; this is a last resort
+            log.exception("evidence store %s could not be opened", self.config.evidence.path)
+        if self.evidence.problem:
+            log.error("HTTP: evidence is kept in memory only until %s works (retried every %.0f s)",
+                      self.config.evidence.path, RETRY_INTERVAL)
 
     def _render(self, camera: str) -> bytes | None:
         return self.live.jpeg(camera) if camera in self.monitors else None
@@ -48,7 +54,8 @@ class HttpService:
         app = make_app(self.monitors, self.live, self.evidence, self.event_counter, token, self.config.host)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
-        tasks = [asyncio.create_task(self._retention_loop(), name="evidence-retention")]
+        tasks = [asyncio.create_task(self._retention_loop(), name="evidence-retention"),
+                 asyncio.create_task(self._retry_loop(), name="evidence-retry")]
         if self.config.evidence.clip_seconds > 0:
             tasks.append(asyncio.create_task(self._frame_loop(), name="evidence-frames"))
         try:
@@ -74,6 +81,16 @@ class HttpService:
         while True:
             await asyncio.sleep(RETENTION_INTERVAL)
             self.evidence.enforce_retention()
+
+    async def _retry_loop(self) -> None:
+        """While the evidence folder has a problem, tries it again (in a thread: a hung disk must not stall us)."""
+        while True:
+            await asyncio.sleep(RETRY_INTERVAL)
+            if self.evidence.problem:
+                try:
+                    await asyncio.to_thread(self.evidence.retry)
+                except Exception:  # noqa: BLE001 - retry() does not raise; this loop must not end if it did
+                    log.exception("evidence: retry failed")
 
     async def _frame_loop(self) -> None:
         while True:
