@@ -228,3 +228,55 @@ def test_an_unusable_evidence_folder_is_reported_and_retried_while_monitoring_go
     assert blocker.is_dir() and (blocker / "events.jsonl").is_file()
     assert api.get("/api/health").json()["status"] == "ok"
     assert daemon.process.poll() is None
+
+
+def test_a_damaged_event_list_does_not_stop_the_start_and_names_outside_the_store_are_never_served(
+        broker, rtsp, watcher, run_daemon, tmp_path):
+    store = tmp_path / "evidence"
+    store.mkdir()
+    victim = tmp_path / "victim.mp4"
+    victim.write_bytes(b"not babymon's")
+    good, forged = "a" * 32, "b" * 32
+    (store / f"{good}.jpg").write_bytes(b"\xff\xd8 a snapshot")
+    now = time.time()
+    lines = [b"[1,2,3]", b"null", b'{"id": "' + b"c" * 32 + b'", "type": "danger_started", "camera": "nursery"}',
+             b'{"id": "' + b"d" * 32 + b'", "type": "x", "camera": "nursery", "timestamp": "noon", "files": "x"}',
+             b"\xff\xfe not UTF-8",
+             json.dumps({"id": forged, "type": "danger_started", "camera": "nursery", "timestamp": now - 5,
+                         "files": {"clip": "../victim.mp4"}}).encode(),
+             json.dumps({"id": good, "type": "danger_started", "camera": "nursery", "timestamp": now - 1,
+                         "files": {"snapshot": f"{good}.jpg"}}).encode(),
+             b'{"id": "cut short, by a crash']
+    (store / "events.jsonl").write_bytes(b"\n".join(lines))
+    port = free_port()
+    config = daemon_config(broker, {"nursery": rtsp.url})
+    config["http"] = {"host": "127.0.0.1", "port": port, "evidence": {"path": str(store), "max_bytes": 1}}
+    daemon = run_daemon(config)
+    api = Api(port)
+    api.wait_up()
+    listed = [e["id"] for e in api.get("/api/events").json()["events"]]
+    assert listed == [good, forged]  # the forged one keeps its event, not its file
+    assert api.get(f"/api/events/{forged}/clip.mp4").status == 404
+    assert "bad lines skipped" in daemon.log
+    # retention (max_bytes 1) deletes the store's own files, never the one the list pointed outside
+    wait_until(lambda: not (store / f"{good}.jpg").exists(), timeout=20, message="retention")
+    assert victim.read_bytes() == b"not babymon's"
+
+    # a camera switched off is monitored by nobody: health says so rather than "ok"
+    watcher.wait_text("babymon/nursery/connected", "ON", timeout=20)
+    t = time.time()
+    watcher.client.publish("babymon/nursery/enabled/set", "OFF", qos=1)
+    watcher.wait_text("babymon/nursery/enabled", "OFF", after=t)
+    health = api.get("/api/health").json()
+    assert health["status"] == "degraded" and health["cameras"]["nursery"]["enabled"] is False
+    assert "camera nursery: monitoring is switched off" in health["problems"]
+
+
+def test_check_config_on_a_file_that_is_not_utf8_exits_2_naming_the_line(tmp_path):
+    config = tmp_path / "babymon.yaml"
+    config.write_bytes(b"cameras:\n  nursery: rtsp://192.168.1.20/live\n  # caf\xe9 camera\n")
+    result = subprocess.run([sys.executable, "-m", "babymon", "check-config", "-c", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert str(config) in result.stderr and "UTF-8" in result.stderr and "line 3" in result.stderr
+    assert "Traceback" not in result.stderr
