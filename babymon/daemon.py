@@ -22,8 +22,9 @@ from babymon.analyzers.registry import LoadedAnalyzers, load_analyzers
 from babymon.backoff import Backoff
 from babymon.config import Config
 from babymon.http.service import HttpService
-from babymon.monitor import CameraMonitor, FanOut, Publisher
+from babymon.monitor import CameraMonitor
 from babymon.mqtt.client import MqttPublisher
+from babymon.outputs import FanOut, Output
 from babymon.redact import Redactor, redact_url
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def config_redactor(config: Config) -> Redactor:
 
 
 class Daemon:
-    def __init__(self, config: Config, publisher: Publisher | None = None):
+    def __init__(self, config: Config, output: Output | None = None):
         self.config = config
         self.names = {key: config.camera_name(key) for key in config.cameras}
         snooze = {key: int(cam.snooze_minutes * 60) for key, cam in config.cameras.items()}
@@ -49,11 +50,12 @@ class Daemon:
         self.executor = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
                                            thread_name_prefix="analyzer")
         self.monitors: dict[str, CameraMonitor] = {}
-        self.http = HttpService(config.http, self.monitors) if config.http.enabled else None
-        self.output: Publisher = publisher or self.mqtt
+        enabled = {key: camera.enabled for key, camera in config.cameras.items()}
+        self.http = HttpService(config.http, self.names, enabled) if config.http.enabled else None
+        self.output: Output = output or self.mqtt
         if self.http is not None:
             self.http.open()
-            self.output = FanOut([self.output, *self.http.publishers])
+            self.output = FanOut([self.output, *self.http.outputs])
         self.analyzers: dict[str, LoadedAnalyzers] = {}
         for key, camera in config.cameras.items():
             self.analyzers[key] = load_analyzers(key, camera)

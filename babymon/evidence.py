@@ -16,13 +16,14 @@ atomic (a temporary file beside the target, then a rename) and no failure raises
 written (read-only, full, gone) the store keeps the newest events in memory, says what is wrong in
 :attr:`EvidenceStore.problem`, and :meth:`EvidenceStore.retry` writes them once it works again.
 
-The store is a :class:`~babymon.monitor.Publisher`. Writes are small and rare (alerts), so they happen
-on the event loop (just after the evaluation that raised the event); clips are encoded in a worker thread.
+The store is an output (:mod:`babymon.outputs`): an alert's snapshot (the annotated JPEG the camera driver
+encoded once) arrives just before the alert's events and is stored with them; every analysed frame arrives
+for clips. Writes are small and rare (alerts), so they happen on the event loop; clips are encoded in a
+worker thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import errno
 import json
@@ -41,7 +42,9 @@ from typing import BinaryIO
 
 import numpy as np
 
+from babymon.analyzers.base import VideoFrame
 from babymon.config import EvidenceConfig
+from babymon.outputs import AnalysedFrame
 
 log = logging.getLogger(__name__)
 
@@ -170,15 +173,14 @@ def _own_name(event_id: str, kind: str) -> str:
 # -------------------------------------------------------------------------------------------------- the store
 
 class EvidenceStore:
-    """Events, snapshots and clips on disk, with retention. ``render(camera)`` gives the annotated JPEG now.
+    """Events, snapshots and clips on disk, with retention.
 
     No method raises because of the folder: what goes wrong is logged and kept in :attr:`problem`."""
 
-    def __init__(self, config: EvidenceConfig, render: Callable[[str], bytes | None] | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, config: EvidenceConfig, clock: Callable[[], float] = time.time):
         self.config = config
         self.root = Path(config.path)
-        self.render = render
+        self._snapshots: dict[str, bytes] = {}  # camera → the snapshot of the alert being announced
         self.clock = clock
         self._events: collections.OrderedDict[str, dict] = collections.OrderedDict()  # oldest first
         self._unsaved: collections.OrderedDict[str, None] = collections.OrderedDict()  # ids not on disk yet
@@ -286,10 +288,14 @@ class EvidenceStore:
     # ---------------------------------------------------------------------------------------- Publisher
 
     def camera_state(self, camera: str, state: dict) -> None:
-        """States are not evidence; the timeline is drawn from events."""
+        """States are not evidence (the timeline is drawn from events); one ends an alert's announcement."""
+        self._snapshots.pop(camera, None)
 
-    def offer_frame(self, camera: str, frame) -> None:
-        """Every analysed frame (a :class:`VideoFrame`), for clips; cheap when clips are off."""
+    def camera_frame(self, camera: str, analysed: AnalysedFrame) -> None:
+        """Every analysed frame, for clips; cheap when clips are off."""
+        self.offer_frame(camera, analysed.frame)
+
+    def offer_frame(self, camera: str, frame: VideoFrame) -> None:
         if self._clips:
             try:
                 self._clips.offer(camera, frame)
@@ -297,14 +303,11 @@ class EvidenceStore:
                 self._fail(exc, "clip not saved")
 
     def camera_snapshot(self, camera: str, jpeg: bytes) -> None:
-        """The monitor's raw snapshot; the store keeps its own annotated one instead."""
+        """An alert's snapshot: kept for the events that follow it (until the camera's next state)."""
+        self._snapshots[camera] = jpeg
 
     def camera_event(self, camera: str, event: dict) -> None:
-        """Stored right after the monitor's current evaluation, so the snapshot shows the state it led to."""
-        try:
-            asyncio.get_running_loop().call_soon(self._store, camera, event)
-        except RuntimeError:  # no event loop (used directly)
-            self._store(camera, event)
+        self._store(camera, event)
 
     def _store(self, camera: str, event: dict) -> None:
         """Never raises: what cannot be written is kept in memory and said in :attr:`problem`."""
@@ -319,7 +322,7 @@ class EvidenceStore:
         if not _well_formed(record):  # it would not be read back
             log.warning("evidence: malformed event not stored: %.200r", event)
             return
-        jpeg = self._render(camera) if record.get("type") in SNAPSHOT_EVENTS else None
+        jpeg = self._snapshots.get(camera) if record.get("type") in SNAPSHOT_EVENTS else None
         with self._lock:
             if not self._loaded:
                 self._attempt(self._load, INDEX_UNSAVED)
@@ -330,15 +333,6 @@ class EvidenceStore:
             self._save_event(record)
         if self._clips and record.get("type") in CLIP_EVENTS and self._loaded:
             self._clips.start(camera, record["id"], self.root / _own_name(record["id"], "clip"))
-
-    def _render(self, camera: str) -> bytes | None:
-        if self.render is None:
-            return None
-        try:
-            return self.render(camera)
-        except Exception:  # noqa: BLE001 - the event is stored without its snapshot
-            log.exception("evidence: the snapshot of camera %s could not be drawn", camera)
-            return None
 
     # ------------------------------------------------------------------------------------------- reading
 

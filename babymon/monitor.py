@@ -1,4 +1,7 @@
-"""One camera, end to end: stream source → analyzers → danger rules → publisher.
+"""The driver of one camera: stream source → analyzers → the camera step (rules, state, events) → outputs.
+
+The decisions are made by :class:`~babymon.camera_step.CameraStep`, a pure step; this module feeds it what
+the stream and the analyzers produced, and pushes each result to the output (MQTT, live view, evidence).
 
 The source's thread hands frames over with ``call_soon_threadsafe``. Live, only the newest frame waits
 for analysis: a frame that arrives while the previous one is still waiting replaces it and is counted as
@@ -16,8 +19,7 @@ import collections
 import logging
 import time
 from concurrent.futures import Executor
-from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable
 
 import numpy as np
 
@@ -25,72 +27,17 @@ from babymon.analyzers.base import Observation, VideoFrame
 from babymon.analyzers.registry import LoadedAnalyzers
 from babymon.audio_windows import AudioWindow, AudioWindower
 from babymon.config import CameraConfig
+from babymon.camera_step import CameraStep, Observed, StepResult
+from babymon.outputs import AnalysedFrame, Output, StageTime
+from babymon.overlay import draw_overlay, encode_jpeg
 from babymon.redact import Redactor
-from babymon.rules import DangerRules, RulesResult
-from babymon.snapshot import encode_jpeg
-from babymon.state import (
-    Coverage,
-    Health,
-    build_event,
-    build_state,
-    event_type,
-    raw_conditions,
-    significant,
-)
+from babymon.state import Coverage, Health
 from babymon.stream import StreamSource
 
 log = logging.getLogger(__name__)
 
 FPS_WINDOW = 10.0  # seconds over which the analysed fps is measured
 AUDIO_BACKLOG = 8  # audio windows that may wait for analysis before the oldest are dropped
-
-
-class Publisher(Protocol):
-    """Where a monitor's output goes (MQTT, JSON lines, …). Methods must not block."""
-
-    def camera_state(self, camera: str, state: dict) -> None: ...
-    def camera_event(self, camera: str, event: dict) -> None: ...
-    def camera_snapshot(self, camera: str, jpeg: bytes) -> None: ...
-
-
-class FanOut:
-    """One publisher that hands everything to several (MQTT, the evidence store, …) in order.
-
-    A publisher that raises is logged and the others still get the message: a full disk must not stop MQTT.
-    """
-
-    def __init__(self, publishers: list[Publisher]):
-        self.publishers = list(publishers)
-
-    def _each(self, method: str, camera: str, payload) -> None:
-        for publisher in self.publishers:
-            try:
-                getattr(publisher, method)(camera, payload)
-            except Exception:  # noqa: BLE001 - isolate publishers from each other
-                log.exception("camera %s: %s.%s failed", camera, type(publisher).__name__, method)
-
-    def camera_state(self, camera: str, state: dict) -> None:
-        self._each("camera_state", camera, state)
-
-    def camera_event(self, camera: str, event: dict) -> None:
-        self._each("camera_event", camera, event)
-
-    def camera_snapshot(self, camera: str, jpeg: bytes) -> None:
-        self._each("camera_snapshot", camera, jpeg)
-
-
-@dataclass
-class StageTime:
-    """Running total of one analysis stage's duration (read by ``/metrics`` as a Prometheus summary)."""
-
-    count: int = 0
-    total_ms: float = 0.0
-    last_ms: float = 0.0
-
-    def add(self, ms: float) -> None:
-        self.count += 1
-        self.total_ms += ms
-        self.last_ms = ms
 
 
 class CameraMonitor:
@@ -100,7 +47,7 @@ class CameraMonitor:
         name: str,
         config: CameraConfig,
         analyzers: LoadedAnalyzers,
-        publisher: Publisher,
+        output: Output,
         executor: Executor | None = None,
         *,
         realtime: bool | None = None,
@@ -109,21 +56,23 @@ class CameraMonitor:
         evidence_status: Callable[[], str | None] | None = None,
     ):
         """``previous``: the monitor this one replaces after a failure; its rules (switch, snooze, conditions
-        under way) and health counters carry over. ``evidence_status``: what the evidence store says."""
+        under way) and health counters carry over. ``evidence_status``: what the evidence store says.
+        ``output`` receives every analysed frame (if it has ``camera_frame``), state, event and snapshot."""
         self.camera = camera
         self.name = name
         self.config = config
         self.analyzers = analyzers
-        self.publisher = publisher
+        self.output = output
         self.executor = executor
         self.live = config.realtime if realtime is None else realtime
-        self.rules = previous.rules if previous else DangerRules(config.rules, enabled=config.enabled)
         self.health = previous.health if previous else Health()
         self.health.connected = False
         self._counted_before = (self.health.reconnects, self.health.decoded_frames)  # by the monitors replaced
         self.evidence_status = evidence_status
         self._redact = Redactor(urls=[config.url])
         self.coverage = Coverage(dict(analyzers.missing), analyzers.undetectable)
+        self.step = CameraStep(camera, name, config, self.coverage, listens=bool(analyzers.audio),
+                               rules=previous.step.rules if previous else None)
         self.source = StreamSource(camera, config, self, realtime=self.live, stop_at_end=stop_at_end)
 
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -141,28 +90,20 @@ class CameraMonitor:
         self._audio_ready = asyncio.Event()
         self._windowers = [AudioWindower(a.window_seconds, a.hop_seconds) for a in analyzers.audio]
         self._ended = asyncio.Event()
-        self._last_published: dict | None = None
-        self._last_published_at = 0.0
         self._connected_since: float | None = None
         #: per analysis stage: ``<analyzer>`` (its whole call) and ``<analyzer>.<stage>`` (its timings_ms)
         self.stage_ms: dict[str, StageTime] = {}
 
-    # ------------------------------------------------------------------------------ read by other parts
-
-    @property
-    def last_frame(self) -> VideoFrame | None:
-        """The most recently analysed frame (for snapshots and live views)."""
-        return self._last_frame
+    # ------------------------------------------------------------------------------ read by its owner
 
     @property
     def last_state(self) -> dict | None:
         """The most recently published state (the same JSON as ``<prefix>/<camera>/state``)."""
-        return self._last_published
+        return self.step.last_state
 
     @property
-    def observation(self) -> Observation:
-        """The current vision and audio observations, merged."""
-        return (self._vision or Observation()).merged_with(self._audio or Observation())
+    def enabled(self) -> bool:
+        return self.step.rules.enabled
 
     @property
     def _audio(self) -> Observation | None:
@@ -317,6 +258,7 @@ class CameraMonitor:
         if self._analysed and frame.pts < self._analysed[-1][1]:
             self._analysed.clear()  # the stream's clock jumped back: measure afresh
         self._analysed.append((frame.timestamp, frame.pts))
+        self._push("camera_frame", AnalysedFrame(frame, self._merged(), self.stage_ms))
         # live, rules run on the wall clock (as the 1 s tick does); replaying a file, on the video's own clock
         self._evaluate(time.time() if self.live else frame.timestamp, frame=frame)
 
@@ -379,78 +321,57 @@ class CameraMonitor:
     # --------------------------------------------------------------------------------------------- rules
 
     def set_enabled(self, enabled: bool) -> None:
-        if enabled == self.rules.enabled:
-            return
-        self.rules.enabled = enabled
-        now = time.time()
-        log.warning("camera %s: monitoring switched %s", self.camera, "ON" if enabled else "OFF")
-        self._emit_event("monitoring_enabled" if enabled else "monitoring_disabled", now)
-        self._evaluate(now, force=True)
+        result = self.step.set_enabled(enabled, self._observed(time.time()))
+        if result is not None:
+            log.warning("camera %s: monitoring switched %s", self.camera, "ON" if enabled else "OFF")
+            self._send(result)
 
     def snooze(self, seconds: float) -> None:
-        now = time.time()
-        self.rules.snooze(seconds, now)
         if seconds > 0:
             log.warning("camera %s: alerts snoozed for %.0f s", self.camera, seconds)
-            self._emit_event("snoozed", now, details={"snoozed_until": self.rules.snoozed_until})
         else:
             log.info("camera %s: snooze cancelled", self.camera)
-            self._emit_event("snooze_cancelled", now)
-        self._evaluate(now, force=True)
+        self._send(self.step.snooze(seconds, self._observed(time.time())))
 
-    def _stalled(self, now: float) -> bool:
-        if not self.health.connected:
-            return False
-        reference = self._last_analysis
-        if reference is None or (self._connected_since is not None and self._connected_since > reference):
-            reference = self._connected_since
-        return reference is not None and now - reference > self.config.stall_timeout
+    def _merged(self) -> Observation:
+        """The current vision and audio observations, merged."""
+        return (self._vision or Observation()).merged_with(self._audio or Observation())
 
-    def _evaluate(self, now: float, frame: VideoFrame | None = None, force: bool = False) -> None:
-        stalled = self._stalled(now)
-        vision_fresh = self._last_analysis is not None and now - self._last_analysis <= self.config.stall_timeout
-        audio_fresh = self._last_audio is not None and now - self._last_audio <= self.config.stall_timeout
-        raw = raw_conditions(
-            self._vision if vision_fresh else None,
-            self._audio if audio_fresh else None,
-            connected=self.health.connected,
-            stalled=stalled,
-        )
-        result = self.rules.update(raw, now)
+    def _observed(self, now: float, frame: VideoFrame | None = None) -> Observed:
         self._update_health(now)
-        observation = self.observation
-        state = build_state(
-            camera=self.camera,
-            name=self.name,
-            now=now,
-            frame_time=frame.timestamp if frame else (self._last_frame.timestamp if self._last_frame else None),
-            pts=frame.pts if frame else None,
-            observation=observation,
-            rules=result,
-            enabled=self.rules.enabled,
-            snoozed_until=self.rules.snoozed_until,
-            health=self.health,
-            stalled=stalled,
-            coverage=self._coverage_now(audio_fresh),
-        )
-        self._emit_transitions(result, now)
-        changed = self._last_published is None or significant(state) != significant(self._last_published)
-        due = now - self._last_published_at >= self.config.state_interval
-        if force or changed or due or (not self.live and frame is not None):
-            self.publisher.camera_state(self.camera, state)
-            self._last_published = state
-            self._last_published_at = now
+        return Observed(now=now, health=self.health, vision=self._vision, vision_at=self._last_analysis,
+                        audio=self._audio, audio_at=self._last_audio, connected_since=self._connected_since,
+                        frame_time=frame.timestamp if frame else None, pts=frame.pts if frame else None)
 
-    def _coverage_now(self, audio_fresh: bool) -> Coverage:
-        """What cannot be detected right now: missing analyzers, plus crying while there is no usable audio
-        (no audio track, no recent window, or windows the analyzer calls silent): *unknown*, never *not crying*."""
-        if "crying" in self.coverage.undetectable or not self.analyzers.audio:
-            return self.coverage
-        audio = self._audio if audio_fresh else None
-        heard = audio is not None and (audio.crying is not None or audio.cry_probability is not None)
-        if self.health.has_audio is not False and heard:
-            return self.coverage
-        return Coverage(self.coverage.missing, (*self.coverage.undetectable, "crying"))
+    def _evaluate(self, now: float, frame: VideoFrame | None = None) -> None:
+        observed = self._observed(now, frame)
+        self._send(self.step.step(observed, replayed_frame=not self.live and frame is not None))
+
+    def _send(self, result: StepResult) -> None:
+        """Push a step's result out: the alert's snapshot first, then its events, then the state."""
+        if result.picture and self._last_frame is not None:
+            self._push("camera_snapshot", self._snapshot(result.state))
+        for event in result.events:
+            alarming = event["type"].endswith("_started") or event["type"] == "monitoring_disabled"
+            log.log(logging.WARNING if alarming else logging.INFO, "camera %s: %s %s", self.camera, event["type"], ", ".join(event["reasons"]))
+            self.output.camera_event(self.camera, event)
+        if result.publish:
+            self.output.camera_state(self.camera, result.state)
+
+    def _snapshot(self, state: dict) -> bytes | None:
+        """The alert's picture: the analysed frame with what babymon saw drawn on it, encoded once for all."""
+        try:
+            return encode_jpeg(draw_overlay(self._last_frame.image, self._merged(), state))
+        except Exception:  # noqa: BLE001 - a snapshot is a nicety; the event itself goes out
+            log.exception("camera %s: snapshot failed", self.camera)
+            return None
+
+    def _push(self, method: str, payload) -> None:
+        if payload is None:
+            return
+        handler = getattr(self.output, method, None)
+        if handler is not None:
+            handler(self.camera, payload)
 
     def _update_health(self, now: float) -> None:
         # analysed frames per second of stream time: immune to the burst of buffered frames at connect
@@ -463,37 +384,3 @@ class CameraMonitor:
         self.health.reconnects = self._counted_before[0] + self.source.stats.reconnects
         self.health.decoded_frames = self._counted_before[1] + self.source.stats.decoded_frames
         self.health.evidence = self.evidence_status() if self.evidence_status else None
-
-    def _emit_transitions(self, result: RulesResult, now: float) -> None:
-        snapshot_sent = False
-        for transition in result.transitions:
-            kind = "danger_started" if transition.condition == "danger" and transition.active else (
-                "danger_cleared" if transition.condition == "danger" else event_type(transition))
-            details = {
-                "face": self._vision.face_state if self._vision else None,
-                "posture": self._vision.posture if self._vision else None,
-                "cry_probability": self._audio.cry_probability if self._audio else None,
-            }
-            self._emit_event(kind, now, reasons=transition.reasons or result.reasons,
-                             condition=None if transition.condition == "danger" else transition.condition,
-                             details=details)
-            if transition.active and not snapshot_sent:
-                snapshot_sent = self._send_snapshot()
-
-    def _emit_event(self, kind: str, now: float, reasons=(), condition: str | None = None,
-                    details: dict | None = None) -> None:
-        event = build_event(kind, camera=self.camera, name=self.name, at=now, reasons=reasons,
-                            condition=condition, details=details)
-        level = logging.WARNING if kind.endswith("_started") or kind == "monitoring_disabled" else logging.INFO
-        log.log(level, "camera %s: %s %s", self.camera, kind, ", ".join(event["reasons"]))
-        self.publisher.camera_event(self.camera, event)
-
-    def _send_snapshot(self) -> bool:
-        if self._last_frame is None:
-            return False
-        try:
-            self.publisher.camera_snapshot(self.camera, encode_jpeg(self._last_frame.image))
-        except Exception:  # noqa: BLE001 - a snapshot is a nicety; the event itself went out
-            log.exception("camera %s: snapshot failed", self.camera)
-            return False
-        return True

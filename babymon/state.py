@@ -1,7 +1,7 @@
 """What a camera's state and events look like on the wire (pure functions, no I/O).
 
-The same JSON goes to MQTT (``<prefix>/<camera>/state``), to ``babymon analyze --json`` and, later, the
-HTTP API, so it is defined once here.
+The same JSON goes to MQTT (``<prefix>/<camera>/state``), to ``babymon analyze --json`` and to the HTTP
+API, so it is defined once here. How observations become conditions is :mod:`babymon.camera_step`.
 """
 
 from __future__ import annotations
@@ -56,38 +56,6 @@ class Coverage:
 
     missing: dict[str, str] = field(default_factory=dict)  # analyzer name → why
     undetectable: tuple[str, ...] = ()
-
-
-def raw_conditions(
-    vision: Observation | None,
-    audio: Observation | None,
-    *,
-    connected: bool,
-    stalled: bool,
-) -> dict[str, bool | None]:
-    """Observations → the raw (not yet debounced) input of every danger condition. ``None`` = no evidence."""
-    face = vision.face_state if vision else None
-    posture = vision.posture if vision else None
-    covered: bool | None
-    if face == "covered":
-        covered = True
-    elif face in ("clear", "pacifier", "no_baby"):
-        covered = False
-    else:  # face_not_visible (turned away or into the mattress) or unknown: hold the last decision
-        covered = None
-    crying: bool | None = None
-    if audio is not None:
-        if audio.crying is not None:
-            crying = audio.crying
-        elif audio.cry_probability is not None:
-            crying = audio.cry_probability >= 0.5
-    return {
-        "face_covered": covered,
-        "prone": None if posture is None else posture == "prone",
-        "standing": None if posture is None else posture == "standing",
-        "crying": crying,
-        "monitor_unavailable": (not connected) or stalled,
-    }
 
 
 def not_monitoring_reasons(*, enabled: bool, health: Health, stalled: bool) -> list[str]:

@@ -53,7 +53,10 @@ def line(record: dict) -> bytes:
 
 
 def store_at(path: Path, **extra) -> EvidenceStore:
-    return EvidenceStore(config(path, **extra), render=lambda camera: JPEG, clock=lambda: 1000.0).open()
+    """A store whose every alert comes with a snapshot (as the camera driver sends it, before the events)."""
+    store = EvidenceStore(config(path, **extra), clock=lambda: 1000.0).open()
+    store.camera_snapshot("nursery", JPEG)
+    return store
 
 
 def reopen(path: Path) -> EvidenceStore:
@@ -169,7 +172,7 @@ def test_a_file_name_outside_the_store_is_never_served_or_deleted(poisoned, monk
 async def test_the_http_route_refuses_a_file_name_outside_the_store(poisoned):
     root, victim, ids = poisoned
     store = reopen(root)
-    app = make_app({}, LiveView({}), store, EventCounter(), token=None)
+    app = make_app(LiveView({}), store, EventCounter(), token=None)
     async with TestClient(TestServer(app)) as client:
         listed = await (await client.get("/api/events")).json()
         assert {e["id"] for e in listed["events"]} == set(ids)

@@ -10,8 +10,8 @@ import pytest
 from babymon.analyzers.base import Observation
 from babymon.config import ConfigError, EvidenceConfig, parse_config
 from babymon.evidence import Evidence, EvidenceStore, retention_plan
-from babymon.http.overlay import draw_overlay
-from babymon.monitor import FanOut
+from babymon.overlay import draw_overlay
+from babymon.outputs import FanOut
 from babymon.state import build_event
 
 CAMERAS = {"nursery": "rtsp://cam/stream"}
@@ -64,10 +64,11 @@ def event(kind: str, at: float, camera: str = "nursery") -> dict:
 def test_evidence_store_keeps_snapshots_survives_reopen_and_ages_out(tmp_path):
     now = [1000.0]
     config = EvidenceConfig(path=tmp_path / "store", max_age=3600, max_bytes=10**6)
-    store = EvidenceStore(config, render=lambda camera: b"\xff\xd8jpeg of " + camera.encode(),
-                          clock=lambda: now[0]).open()
+    store = EvidenceStore(config, clock=lambda: now[0]).open()
     first = event("danger_started", 1000.0)
+    store.camera_snapshot("nursery", b"\xff\xd8jpeg of nursery")  # the driver sends it just before the alert
     store.camera_event("nursery", first)
+    store.camera_state("nursery", {})  # the announcement is over: the next alert brings its own picture
     store.camera_event("nursery", event("danger_cleared", 1010.0))  # no snapshot for a clear
     assert [e["type"] for e in store.events()] == ["danger_cleared", "danger_started"]  # newest first
     path = store.file_path(first["id"], "snapshot")

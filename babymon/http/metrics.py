@@ -3,32 +3,31 @@
 from __future__ import annotations
 
 import collections
-from collections.abc import Mapping
 
-from babymon.monitor import CameraMonitor
+from babymon.http.live import LiveView
 
 
 class EventCounter:
-    """A publisher that counts events by camera and type."""
+    """An output that counts events by camera and type."""
 
     def __init__(self) -> None:
         self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
 
     def camera_state(self, camera: str, state: dict) -> None:
-        pass
+        """Only events are counted."""
 
     def camera_event(self, camera: str, event: dict) -> None:
         self.counts[(camera, event["type"])] += 1
 
     def camera_snapshot(self, camera: str, jpeg: bytes) -> None:
-        pass
+        """Only events are counted."""
 
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render_metrics(monitors: Mapping[str, CameraMonitor], events: EventCounter, evidence_bytes: int | None) -> str:
+def render_metrics(live: LiveView, events: EventCounter, evidence_bytes: int | None) -> str:
     lines: list[str] = []
 
     def family(name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str], float]]) -> None:
@@ -38,26 +37,29 @@ def render_metrics(monitors: Mapping[str, CameraMonitor], events: EventCounter, 
             text = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
             lines.append(f"{name}{{{text}}} {value:g}" if text else f"{name} {value:g}")
 
-    cams = list(monitors.items())
+    # from each camera's latest state (published at least every state_interval) and its latest frame
+    cams = [(key, view.state or {}) for key, view in live.cameras.items()]
+
+    def per_camera(read) -> list[tuple[dict[str, str], float]]:
+        return [({"camera": key}, float(read(state, state.get("health") or {}))) for key, state in cams]
+
     family("babymon_fps", "gauge", "Analysed frames per second (last 10 s of stream time).",
-           [({"camera": k}, m.health.fps) for k, m in cams])
+           per_camera(lambda s, h: h.get("fps") or 0.0))
     family("babymon_connected", "gauge", "1 while the camera stream is up.",
-           [({"camera": k}, float(m.health.connected)) for k, m in cams])
+           per_camera(lambda s, h: bool(h.get("connected"))))
     family("babymon_monitoring", "gauge", "1 while the camera is being monitored.",
-           [({"camera": k}, float(bool(m.last_state and m.last_state["monitoring"]))) for k, m in cams])
-    family("babymon_danger", "gauge", "1 while danger is on.",
-           [({"camera": k}, float(bool(m.last_state and m.last_state["danger"]))) for k, m in cams])
+           per_camera(lambda s, h: bool(s.get("monitoring"))))
+    family("babymon_danger", "gauge", "1 while danger is on.", per_camera(lambda s, h: bool(s.get("danger"))))
     family("babymon_decoded_frames_total", "counter", "Frames decoded from the stream.",
-           [({"camera": k}, m.source.stats.decoded_frames) for k, m in cams])
+           per_camera(lambda s, h: h.get("decoded_frames", 0)))
     family("babymon_dropped_frames_total", "counter", "Frames dropped because analysis was busy.",
-           [({"camera": k}, m.health.dropped_frames) for k, m in cams])
+           per_camera(lambda s, h: h.get("dropped_frames", 0)))
     family("babymon_dropped_audio_windows_total", "counter", "Audio windows dropped because analysis was busy.",
-           [({"camera": k}, m.health.dropped_audio_windows) for k, m in cams])
-    family("babymon_reconnects_total", "counter", "Stream reconnects.",
-           [({"camera": k}, m.source.stats.reconnects) for k, m in cams])
+           per_camera(lambda s, h: h.get("dropped_audio_windows", 0)))
+    family("babymon_reconnects_total", "counter", "Stream reconnects.", per_camera(lambda s, h: h.get("reconnects", 0)))
     family("babymon_analysis_errors_total", "counter", "Analyzer calls that raised.",
-           [({"camera": k}, m.health.analysis_errors) for k, m in cams])
-    stages = [(k, stage, t) for k, m in cams for stage, t in sorted(m.stage_ms.items())]
+           per_camera(lambda s, h: h.get("analysis_errors", 0)))
+    stages = [(k, stage, t) for k in live.cameras for stage, t in sorted(live.stage_ms(k).items())]
     lines.append("# HELP babymon_analysis_ms Time per analysis stage in milliseconds "
                  "(stage = analyzer, or analyzer.step from its timings).")
     lines.append("# TYPE babymon_analysis_ms summary")

@@ -9,11 +9,9 @@ Routes (all but ``/static/`` need the token when one is configured, as ``Authori
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 import time
-from collections.abc import Mapping
 from importlib import resources
 
 from aiohttp import web
@@ -21,16 +19,14 @@ from aiohttp import web
 from babymon.evidence import EvidenceStore
 from babymon.http.live import LiveView
 from babymon.http.metrics import EventCounter, render_metrics
-from babymon.monitor import CameraMonitor
 
 log = logging.getLogger(__name__)
 
 STATIC = {"app.js": "text/javascript", "style.css": "text/css"}  # the only files served besides the page
 MJPEG_BOUNDARY = "babymonframe"
-MJPEG_POLL = 0.04  # seconds between checks for a new analysed frame
+MJPEG_CHECK = 0.5  # seconds a stream waits for a frame before it looks whether its client is still there
 MAX_STREAMS = 16  # concurrent MJPEG clients (each costs a little CPU)
 
-MONITORS = web.AppKey("monitors", Mapping)
 LIVE = web.AppKey("live", LiveView)
 EVIDENCE = web.AppKey("evidence", EvidenceStore)
 EVENTS = web.AppKey("events", EventCounter)
@@ -83,12 +79,12 @@ async def auth_and_errors(request: web.Request, handler):
         raise
 
 
-def _monitor(request: web.Request) -> CameraMonitor:
+def _camera(request: web.Request) -> str:
     camera = request.match_info["camera"]
-    monitors = request.app[MONITORS]
-    if camera not in monitors:
-        raise _NotFound(f"unknown camera '{camera}'", cameras=sorted(monitors))
-    return monitors[camera]
+    cameras = request.app[LIVE].cameras
+    if camera not in cameras:
+        raise _NotFound(f"unknown camera '{camera}'", cameras=sorted(cameras))
+    return camera
 
 
 class _NotFound(Exception):
@@ -118,17 +114,17 @@ async def static(request: web.Request) -> web.Response:
     return web.Response(text=text, content_type=STATIC[name], headers={"Cache-Control": "no-store"})
 
 
-def health_report(monitors: Mapping[str, CameraMonitor], evidence_problem: str | None = None) -> tuple[bool, dict]:
+def health_report(live: LiveView, evidence_problem: str | None = None) -> tuple[bool, dict]:
     """Healthy (HTTP 200) when every camera whose monitoring is switched on is being monitored.
 
     ``status`` says more: ``ok``; ``degraded`` when all is monitored but a camera is switched off or the
     evidence store cannot write (``problems`` says what); ``unhealthy`` (503) when a camera that should be
     watched is not."""
     cameras, healthy, problems = {}, True, []
-    for key, monitor in monitors.items():
-        state = monitor.last_state
-        restarts = monitor.health.restarts
-        if not monitor.rules.enabled:
+    for key, view in live.cameras.items():
+        state = view.state
+        restarts = state["health"]["restarts"] if state else 0
+        if not view.enabled:
             cameras[key] = {"enabled": False, "monitoring": False, "reasons": ["monitoring is switched off"],
                             "restarts": restarts}
             problems.append(f"camera {key}: monitoring is switched off")
@@ -144,41 +140,42 @@ def health_report(monitors: Mapping[str, CameraMonitor], evidence_problem: str |
 
 
 async def health(request: web.Request) -> web.Response:
-    healthy, report = health_report(request.app[MONITORS], getattr(request.app[EVIDENCE], "problem", None))
+    healthy, report = health_report(request.app[LIVE], getattr(request.app[EVIDENCE], "problem", None))
     return web.json_response(report, status=200 if healthy else 503)
 
 
 async def cameras(request: web.Request) -> web.Response:
     out = []
-    for key, monitor in request.app[MONITORS].items():
-        state = monitor.last_state or {}
+    for key, view in request.app[LIVE].cameras.items():
+        state = view.state or {}
         base = f"/api/cameras/{key}"
         out.append({
-            "camera": key, "name": monitor.name, "enabled": monitor.rules.enabled,
+            "camera": key, "name": view.name, "enabled": view.enabled,
             "monitoring": state.get("monitoring", False), "danger": state.get("danger"),
-            "reasons": state.get("reasons", []), "undetectable": list(monitor.coverage.undetectable),
+            "reasons": state.get("reasons", []), "undetectable": state.get("undetectable", []),
             "state_url": f"{base}/state", "snapshot_url": f"{base}/snapshot.jpg", "stream_url": f"{base}/stream.mjpeg",
         })
     return web.json_response({"cameras": out})
 
 
 async def camera_state(request: web.Request) -> web.Response:
-    monitor = _monitor(request)
-    if monitor.last_state is None:
-        return json_error(503, f"camera '{monitor.camera}' has no state yet")
-    return web.json_response(monitor.last_state)
+    camera = _camera(request)
+    state = request.app[LIVE].state(camera)
+    if state is None:
+        return json_error(503, f"camera '{camera}' has no state yet")
+    return web.json_response(state)
 
 
 async def snapshot(request: web.Request) -> web.Response:
-    monitor = _monitor(request)
-    jpeg = request.app[LIVE].jpeg(monitor.camera)
+    camera = _camera(request)
+    jpeg = request.app[LIVE].jpeg(camera)
     if jpeg is None:
-        return json_error(503, f"camera '{monitor.camera}' has no analysed frame yet")
+        return json_error(503, f"camera '{camera}' has no analysed frame yet")
     return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
-    monitor = _monitor(request)
+    camera, live = _camera(request), request.app[LIVE]
     streams = request.app[STREAMS]
     if len(streams) >= MAX_STREAMS:
         return json_error(503, f"too many live streams open ({MAX_STREAMS})")
@@ -187,18 +184,16 @@ async def stream(request: web.Request) -> web.StreamResponse:
         "Cache-Control": "no-store", "Connection": "close"})
     await response.prepare(request)
     streams.append(response)
-    last = None
+    seen = -1
     try:
         while request.transport is not None and not request.transport.is_closing():  # a closed client frees its slot
-            monitor = request.app[MONITORS].get(monitor.camera, monitor)  # a restarted camera has a new monitor
-            frame = monitor.last_frame
-            if frame is not None and frame is not last:
-                last = frame
-                jpeg = request.app[LIVE].jpeg(monitor.camera)
+            latest = await live.next_frame(camera, seen, MJPEG_CHECK)
+            if latest != seen:
+                seen = latest
+                jpeg = live.jpeg(camera)
                 if jpeg:
                     await response.write(f"--{MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
                                          f"Content-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
-            await asyncio.sleep(MJPEG_POLL)
     except (ConnectionResetError, ConnectionError):
         pass  # the client went away
     finally:
@@ -218,8 +213,8 @@ def _public_event(record: dict) -> dict:
 async def events(request: web.Request) -> web.Response:
     query = request.query
     camera = query.get("camera")
-    if camera is not None and camera not in request.app[MONITORS]:
-        raise _NotFound(f"unknown camera '{camera}'", cameras=sorted(request.app[MONITORS]))
+    if camera is not None and camera not in request.app[LIVE].cameras:
+        raise _NotFound(f"unknown camera '{camera}'", cameras=sorted(request.app[LIVE].cameras))
     try:
         limit = min(5000, max(1, int(query.get("limit", "100"))))
         since = float(query["since"]) if "since" in query else None
@@ -238,14 +233,13 @@ async def event_file(request: web.Request) -> web.StreamResponse:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    text = render_metrics(request.app[MONITORS], request.app[EVENTS], request.app[EVIDENCE].total_bytes())
+    text = render_metrics(request.app[LIVE], request.app[EVENTS], request.app[EVIDENCE].total_bytes())
     return web.Response(body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
-def make_app(monitors: Mapping[str, CameraMonitor], live: LiveView, evidence: EvidenceStore,
-             event_counter: EventCounter, token: str | None, host: str = "127.0.0.1") -> web.Application:
+def make_app(live: LiveView, evidence: EvidenceStore, event_counter: EventCounter, token: str | None,
+             host: str = "127.0.0.1") -> web.Application:
     app = web.Application(middlewares=[auth_and_errors, not_found])
-    app[MONITORS] = monitors
     app[LIVE] = live
     app[EVIDENCE] = evidence
     app[EVENTS] = event_counter

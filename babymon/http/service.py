@@ -13,27 +13,26 @@ from babymon.evidence import EvidenceStore
 from babymon.http.live import LiveView
 from babymon.http.metrics import EventCounter
 from babymon.http.server import make_app
-from babymon.monitor import CameraMonitor, Publisher
+from babymon.outputs import Output
 
 log = logging.getLogger(__name__)
 
 RETENTION_INTERVAL = 600.0  # seconds between age checks when nothing happens
 RETRY_INTERVAL = 5.0  # seconds between tries of an evidence folder that could not be written
-FRAME_POLL = 0.05  # seconds between looks for new analysed frames (clips only)
 
 
 class HttpService:
-    def __init__(self, config: HttpConfig, monitors: Mapping[str, CameraMonitor]):
+    def __init__(self, config: HttpConfig, names: Mapping[str, str], enabled: Mapping[str, bool] | None = None):
+        """``names``: camera key → display name; ``enabled``: each camera's switch in the config."""
         self.config = config
-        self.monitors = monitors  # filled by the daemon after this is built
-        self.live = LiveView(monitors)
-        self.evidence = EvidenceStore(config.evidence, render=self._render)
+        self.live = LiveView(names, enabled)
+        self.evidence = EvidenceStore(config.evidence)
         self.event_counter = EventCounter()
 
     @property
-    def publishers(self) -> list[Publisher]:
-        """What the monitors must also publish to."""
-        return [self.evidence, self.event_counter]
+    def outputs(self) -> list[Output]:
+        """What the camera drivers must also push to."""
+        return [self.live, self.evidence, self.event_counter]
 
     def open(self) -> None:
         """Opens the evidence store. Never raises: a folder that cannot be used is logged, reported in
@@ -46,18 +45,13 @@ class HttpService:
             log.error("HTTP: evidence is kept in memory only until %s works (retried every %.0f s)",
                       self.config.evidence.path, RETRY_INTERVAL)
 
-    def _render(self, camera: str) -> bytes | None:
-        return self.live.jpeg(camera) if camera in self.monitors else None
-
     async def run(self) -> None:
         token = self.config.token.get_secret_value() if self.config.token else None
-        app = make_app(self.monitors, self.live, self.evidence, self.event_counter, token, self.config.host)
+        app = make_app(self.live, self.evidence, self.event_counter, token, self.config.host)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         tasks = [asyncio.create_task(self._retention_loop(), name="evidence-retention"),
                  asyncio.create_task(self._retry_loop(), name="evidence-retry")]
-        if self.config.evidence.clip_seconds > 0:
-            tasks.append(asyncio.create_task(self._frame_loop(), name="evidence-frames"))
         try:
             site = web.TCPSite(runner, self.config.host, self.config.port)
             try:
@@ -91,11 +85,3 @@ class HttpService:
                     await asyncio.to_thread(self.evidence.retry)
                 except Exception:  # noqa: BLE001 - retry() does not raise; this loop must not end if it did
                     log.exception("evidence: retry failed")
-
-    async def _frame_loop(self) -> None:
-        while True:
-            for camera, monitor in self.monitors.items():
-                frame = monitor.last_frame
-                if frame is not None:
-                    self.evidence.offer_frame(camera, frame)
-            await asyncio.sleep(FRAME_POLL)

@@ -73,7 +73,7 @@ class AnnotatingAnalyzer(VideoAnalyzer):
         self.conditions = inner.conditions  # type: ignore[misc]
 
     def analyze(self, frame: VideoFrame) -> Observation:
-        from babymon.http.overlay import draw_overlay
+        from babymon.overlay import draw_overlay
 
         observation = self.inner.analyze(frame)
         picture = draw_overlay(frame.image, observation, self.state())

@@ -1,6 +1,6 @@
 """Draw what babymon thinks onto a frame (pure: image in, new image out).
 
-OpenCV is used for its legible text rendering and fast JPEG encoding; nothing else in the daemon needs it.
+OpenCV draws the text and encodes the JPEG: the live view, and the one snapshot of each alert (MQTT and evidence).
 """
 
 from __future__ import annotations
