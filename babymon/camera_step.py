@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from babymon.analyzers.base import Observation
 from babymon.config import CameraConfig
 from babymon.rules import DangerRules, RulesResult
-from babymon.state import Coverage, Health, build_event, build_state, event_type, significant
+from babymon.state import Coverage, Health, build_event, build_state, significant
+from babymon.vocabulary import condition_event
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ class CameraStep:
         events = []
         for transition in result.transitions:
             overall = transition.condition == "danger"
-            kind = ("danger_started" if transition.active else "danger_cleared") if overall else event_type(transition)
+            kind = condition_event(transition.condition, transition.active)
             events.append(self._event(kind, observed.now, reasons=transition.reasons or result.reasons,
                                       condition=None if overall else transition.condition, details=details))
         return events

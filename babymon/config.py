@@ -35,7 +35,6 @@ from pydantic import (
 
 from babymon.redact import redact_url  # noqa: F401 - re-exported: the config is where users look for it
 
-CONDITIONS = ("face_covered", "prone", "standing", "crying", "monitor_unavailable")
 CAMERA_KEY = re.compile(r"[a-z0-9][a-z0-9_]{0,62}")  # used with fullmatch: no trailing newline either
 TOPIC_SEGMENT = re.compile(r"^[^/#+\s]+(/[^/#+\s]+)*$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -45,6 +45,7 @@ import numpy as np
 from babymon.analyzers.base import VideoFrame
 from babymon.config import EvidenceConfig
 from babymon.outputs import AnalysedFrame
+from babymon.vocabulary import DANGER_STARTED, SNAPSHOT_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,7 @@ FILE_KINDS = {"snapshot": ".jpg", "clip": ".mp4"}
 FILE_NAME = re.compile(r"[0-9a-f]{32}\.(?:jpg|mp4)")
 TEMP_NAME = re.compile(r"\.(?:[0-9a-f]{32}\.(?:jpg|mp4)|events\.jsonl)\.tmp")
 #: alert starts that get a snapshot (monitor_unavailable has no fresh frame worth keeping)
-SNAPSHOT_EVENTS = frozenset({"danger_started", "face_covered_started", "prone_started", "standing_started",
-                             "cry_started"})
-CLIP_EVENTS = frozenset({"danger_started"})
+CLIP_EVENTS = frozenset({DANGER_STARTED})
 MAX_EVENTS = 20_000  # kept in memory and in the list, newest
 MEMORY_ONLY_MAX = 500  # events kept while the list cannot be written, newest
 MAX_LINE = 1 << 20  # bytes; a longer line in the list is not an event

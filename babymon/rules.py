@@ -17,10 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from babymon.config import CONDITIONS, RulesConfig
-
-# Snoozing silences alerts about the baby; it never hides that the monitor itself is not working.
-SNOOZABLE = frozenset({"face_covered", "prone", "standing", "crying"})
+from babymon.config import RulesConfig
+from babymon.vocabulary import BABY_CONDITIONS, CONDITIONS
 
 
 class Debouncer:
@@ -99,7 +97,7 @@ class DangerRules:
                 active
                 and self._config.get(condition).enabled
                 and self.enabled
-                and not (snoozed and condition in SNOOZABLE)
+                and not (snoozed and condition in BABY_CONDITIONS)
             )
             alerting[condition] = alert
             if alert != self._alerting[condition]:

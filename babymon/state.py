@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from babymon.analyzers.base import Observation
-from babymon.rules import RulesResult, Transition
+from babymon.rules import RulesResult
+from babymon.vocabulary import EVENT_TYPES
 
 # fields of the state that change every frame and must not by themselves cause a re-publish
 VOLATILE_FIELDS = frozenset({"time", "frame_time", "pts", "health", "cry_probability", "scores", "baby_box",
@@ -124,23 +125,6 @@ def _box(box) -> list[float] | None:
 
 def iso_time(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="milliseconds")
-
-
-EVENT_TYPES = (
-    "danger_started", "danger_cleared",
-    "face_covered_started", "face_covered_cleared",
-    "prone_started", "prone_cleared",
-    "standing_started", "standing_cleared",
-    "cry_started", "cry_stopped",
-    "monitor_unavailable_started", "monitor_unavailable_cleared",
-    "snoozed", "snooze_cancelled", "monitoring_enabled", "monitoring_disabled",
-)  # fmt: skip
-
-
-def event_type(transition: Transition) -> str:
-    if transition.condition == "crying":
-        return "cry_started" if transition.active else "cry_stopped"
-    return f"{transition.condition}_{'started' if transition.active else 'cleared'}"
 
 
 def build_event(kind: str, *, camera: str, name: str, at: float, reasons: list[str] | tuple[str, ...] = (),

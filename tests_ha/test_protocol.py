@@ -3,8 +3,9 @@ tests and property-based fuzzing, no Home Assistant needed."""
 
 from __future__ import annotations
 
-import ast
+import importlib.util
 import json
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from custom_components.babymon import protocol
+from custom_components.babymon.const import ALERT_CONDITIONS
 from custom_components.babymon.protocol import (
     EVENT_FIELDS,
     EVENT_TYPES,
@@ -33,7 +35,7 @@ from custom_components.babymon.protocol import (
     valid_camera_key,
 )
 
-DAEMON_STATE_PY = Path(__file__).parents[1] / "babymon" / "state.py"
+DAEMON_VOCABULARY_PY = Path(__file__).parents[1] / "babymon" / "vocabulary.py"
 NOW = datetime(2026, 11, 22, 3, 36, 22, tzinfo=UTC)
 
 # the conftest's autouse fixtures give every test here a (function-scoped) hass it does not use; no example
@@ -42,18 +44,25 @@ FUZZ = settings(max_examples=300, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
-def _tuple_literal(source: str, name: str) -> tuple:
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise AssertionError(f"no {name} = ... in the daemon's source")
+def _daemon_vocabulary():
+    """The daemon's babymon/vocabulary.py (plain Python, no dependencies), loaded from its file: this
+    virtualenv has Home Assistant, not the daemon."""
+    assert DAEMON_VOCABULARY_PY.is_file(), "the daemon's babymon/vocabulary.py moved: update this test"
+    spec = importlib.util.spec_from_file_location("daemon_vocabulary", DAEMON_VOCABULARY_PY)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
-def test_event_types_match_the_daemon() -> None:
-    """The integration ships apart from the daemon, so it keeps its own copy of the daemon's event types."""
-    assert DAEMON_STATE_PY.is_file(), "the daemon's babymon/state.py moved: update this test"
-    daemon = _tuple_literal(DAEMON_STATE_PY.read_text(), "EVENT_TYPES")
-    assert EVENT_TYPES == daemon
+def test_event_types_and_conditions_match_the_daemon() -> None:
+    """The integration ships apart from the daemon, so it keeps its own copy of the daemon's words."""
+    daemon = _daemon_vocabulary()
+    assert EVENT_TYPES == daemon.EVENT_TYPES
+    assert ALERT_CONDITIONS == daemon.CONDITIONS
+    assert protocol.UNSNOOZABLE_CONDITIONS == frozenset(daemon.CONDITIONS) - daemon.BABY_CONDITIONS
+    assert {condition: daemon.condition_event(condition, True) for condition in daemon.CONDITIONS} == {
+        condition: kind for kind, condition in protocol.CONDITION_STARTS.items()}
     # and everything the integration maps from is among them
     assert set(protocol.TRIGGER_EVENT_TYPES.values()) <= set(EVENT_TYPES)
     assert set(protocol.CONDITION_STARTS) <= set(EVENT_TYPES)

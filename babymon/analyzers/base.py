@@ -11,9 +11,7 @@ import numpy as np
 
 from babymon.audio_windows import AudioWindow
 from babymon.config import CameraConfig
-
-FACE_STATES = ("clear", "pacifier", "covered", "face_not_visible", "no_baby")
-POSTURES = ("supine", "prone", "side", "sitting", "standing")
+from babymon.vocabulary import FACE_STATES, POSTURES  # noqa: F401 - analyzers import them from here
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels of VideoFrame.image
 

@@ -1,4 +1,5 @@
-"""Home Assistant MQTT discovery: one retained config message per entity, one device per camera (pure).
+"""Home Assistant MQTT discovery: one retained config message per entity of the entity table
+(:mod:`babymon.mqtt.entities`), one device per camera (pure).
 
 Entities that describe the baby (face, posture, crying, …) are available only while both the daemon and
 the camera stream are up. Entities that describe the monitor itself (danger, monitor unavailable,
@@ -9,65 +10,12 @@ unavailable* instead of disappearing into *unavailable*.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from babymon import __version__
-from babymon.analyzers.base import FACE_STATES, POSTURES
+from babymon.mqtt.entities import entities
 from babymon.mqtt.topics import Topics
-from babymon.state import EVENT_TYPES
 
 ORIGIN = {"name": "babymon", "sw_version": __version__}
-
-
-@dataclass(frozen=True)
-class Entity:
-    component: str  # binary_sensor, sensor, switch, button, event, image
-    key: str  # object id, unique per camera
-    name: str
-    field: str | None = None  # per-field state topic (<prefix>/<camera>/<field>)
-    needs_camera: bool = False  # unavailable while the camera stream is down
-    extra: tuple[tuple[str, object], ...] = ()
-
-
-def _entities(snooze_seconds: int) -> list[Entity]:
-    safety = (("device_class", "safety"),)
-    diagnostic = (("entity_category", "diagnostic"),)
-    return [
-        Entity("binary_sensor", "danger", "Danger", "danger", extra=safety + (("icon", "mdi:alert"),)),
-        Entity("binary_sensor", "face_covered", "Face covered", "face_covered", True, safety),
-        Entity("binary_sensor", "prone", "Lying on stomach", "prone", True, safety),
-        Entity("binary_sensor", "standing", "Standing or climbing", "standing", True, safety),
-        Entity("binary_sensor", "crying", "Crying", "crying", True, (("device_class", "sound"),)),
-        Entity("binary_sensor", "baby_present", "Baby present", "baby_present", True, (("device_class", "occupancy"),)),
-        Entity("binary_sensor", "monitor_unavailable", "Monitor unavailable", "monitor_unavailable",
-               extra=(("device_class", "problem"),)),
-        Entity("binary_sensor", "connected", "Camera connected", "connected",
-               extra=(("device_class", "connectivity"),) + diagnostic),
-        Entity("binary_sensor", "degraded", "Detection degraded", "degraded",
-               extra=(("device_class", "problem"),) + diagnostic),
-        Entity("binary_sensor", "evidence_problem", "Evidence storage problem", "evidence_problem",
-               extra=(("device_class", "problem"),) + diagnostic),
-        Entity("sensor", "posture", "Posture", "posture", True,
-               (("device_class", "enum"), ("options", list(POSTURES)), ("icon", "mdi:human-child"))),
-        Entity("sensor", "face", "Face state", "face", True,
-               (("device_class", "enum"), ("options", list(FACE_STATES)), ("icon", "mdi:face-man-shimmer"))),
-        Entity("sensor", "cry_probability", "Cry probability", "cry_probability", True,
-               (("unit_of_measurement", "%"), ("state_class", "measurement"), ("icon", "mdi:emoticon-cry"))),
-        Entity("sensor", "snoozed_until", "Alerts snoozed until", "snoozed_until",
-               extra=(("device_class", "timestamp"), ("icon", "mdi:bell-sleep"))),
-        Entity("sensor", "fps", "Analysed frames per second", "fps",
-               extra=(("unit_of_measurement", "fps"), ("state_class", "measurement")) + diagnostic),
-        Entity("sensor", "reconnects", "Stream reconnects", "reconnects",
-               extra=(("state_class", "total_increasing"),) + diagnostic),
-        Entity("sensor", "dropped_frames", "Dropped frames", "dropped_frames",
-               extra=(("state_class", "total_increasing"),) + diagnostic),
-        Entity("switch", "enabled", "Monitoring", "enabled", extra=(("icon", "mdi:baby-face-outline"),)),
-        Entity("button", "snooze", f"Snooze alerts {snooze_seconds // 60} min",
-               extra=(("payload_press", str(snooze_seconds)), ("icon", "mdi:bell-sleep"))),
-        Entity("button", "snooze_cancel", "Cancel snooze", extra=(("payload_press", "0"), ("icon", "mdi:bell-ring"))),
-        Entity("event", "events", "Danger events", extra=(("event_types", list(EVENT_TYPES)),)),
-        Entity("image", "snapshot", "Last event snapshot", True, extra=(("content_type", "image/jpeg"),)),
-    ]
 
 
 def discovery_messages(topics: Topics, camera: str, name: str, snooze_seconds: int) -> dict[str, str]:
@@ -83,7 +31,7 @@ def discovery_messages(topics: Topics, camera: str, name: str, snooze_seconds: i
     camera_availability = {"topic": topics.camera(camera, "available"), "payload_available": "online",
                            "payload_not_available": "offline"}
     messages = {}
-    for entity in _entities(snooze_seconds):
+    for entity in entities(snooze_seconds):
         config: dict[str, object] = {
             "name": entity.name,
             "unique_id": f"{topics.node_id(camera)}_{entity.key}",
