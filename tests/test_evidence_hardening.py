@@ -27,7 +27,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from babymon import evidence as evidence_module
+from babymon.evidence import files as evidence_files
+from babymon.evidence import store as evidence_module
 from babymon.config import EvidenceConfig, parse_config
 from babymon.evidence import EVENT_ID, FILE_KINDS, INDEX, EvidenceStore, parse_event, write_clip
 from babymon.http import service as service_module
@@ -335,7 +336,7 @@ def test_a_full_disk_loses_no_event_and_leaves_no_half_lines_or_temporary_files(
 def test_a_half_written_line_that_cannot_be_cut_off_is_rewritten_at_the_next_write(tmp_path, monkeypatch):
     store = store_at(tmp_path)
     store.camera_event("nursery", event("snoozed", at=100.0))
-    real_write_all = evidence_module._write_all
+    real_write_all = evidence_files.write_all
 
     def half_then_full_disk(fd: int, data: bytes) -> None:
         os.write(fd, data[: len(data) // 2])
@@ -344,12 +345,12 @@ def test_a_half_written_line_that_cannot_be_cut_off_is_rewritten_at_the_next_wri
     def cannot_truncate(fd: int, size: int) -> None:
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
-    monkeypatch.setattr(evidence_module, "_write_all", half_then_full_disk)
-    monkeypatch.setattr(evidence_module.os, "ftruncate", cannot_truncate)
+    monkeypatch.setattr(evidence_files, "write_all", half_then_full_disk)
+    monkeypatch.setattr(evidence_files.os, "ftruncate", cannot_truncate)
     store.camera_event("nursery", event("monitoring_disabled", at=110.0))
     assert "No space left on device" in store.problem
     assert parse_event((tmp_path / INDEX).read_bytes().splitlines()[-1]) is None  # the half line is still there
-    monkeypatch.setattr(evidence_module, "_write_all", real_write_all)
+    monkeypatch.setattr(evidence_files, "write_all", real_write_all)
     store.camera_event("nursery", event("monitoring_enabled", at=120.0))
     assert [e["type"] for e in index_on_disk(tmp_path)] == ["snoozed", "monitoring_disabled", "monitoring_enabled"]
     assert store.retry() is True and store.problem is None
