@@ -41,7 +41,7 @@ system-deps:
 
 test: test-daemon test-ha
 
-# the training extras (torch) too: the tests export RetinaFace from its PyTorch weights and cover training code
+# the training extras (torch) too: the tests export RetinaFace from its PyTorch weights and cover the lab (babymon_lab)
 test-daemon: install install-train
 	$(VENV)/bin/python -m pytest -q
 
@@ -55,6 +55,7 @@ test-ha: $(STAMP_HA)
 demo: install
 	$(VENV)/bin/python scripts/demo.py
 
+# the daemon benchmark (babymon_lab/bench.py; the lab's commands come with `make install`)
 bench: install
 	$(VENV)/bin/babymon bench --cameras 8 --seconds 30
 

@@ -1,16 +1,22 @@
-"""``babymon`` command line: run, check-config, analyze, bench."""
+"""``babymon`` command line: run, check-config, analyze, models.
+
+The lab's commands (bench, train, eval, bench-cry, bench-vision, models export) are added when the
+``babymon_lab`` package is importable, through its one light module (:data:`LAB_COMMANDS`); their heavy
+modules are imported only when one of them runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
+import importlib.util
 import json
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from babymon import __version__
 from babymon.config import CameraConfig, CameraSettings, Config, ConfigError, load_config, redact_url
@@ -21,7 +27,7 @@ SHUTDOWN_GRACE = 5.0  # seconds a stopping daemon gets to say offline and close,
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
-def _setup_logging(level: str) -> None:
+def setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level), format=LOG_FORMAT, stream=sys.stderr)
     for noisy in ("aiomqtt", "libav"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -71,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from babymon.redact import install_log_redaction
 
     config = _load(args.config)
-    _setup_logging(args.log_level or config.logging.level)
+    setup_logging(args.log_level or config.logging.level)
     install_log_redaction(config_redactor(config))
     log = logging.getLogger(__name__)
     log.info("babymon %s starting with %d camera(s); not a medical device", __version__, len(config.cameras))
@@ -151,7 +157,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from babymon.analyzers.registry import load_analyzers
     from babymon.monitor import CameraMonitor
 
-    _setup_logging(args.log_level or "WARNING")
+    setup_logging(args.log_level or "WARNING")
     video = Path(args.video)
     if not video.is_file():
         print(f"babymon: video file '{video}' does not exist", file=sys.stderr)
@@ -223,42 +229,14 @@ class _SummaryPublisher:
                   f"{', '.join(monitor.coverage.undetectable)}")
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from babymon.bench import run_benchmark
-
-    _setup_logging(args.log_level or "WARNING")
-    return run_benchmark(args)
+LAB_COMMANDS = "babymon_lab.commands"  # the only name of the lab in this package (tests/test_layout.py)
 
 
-def _run_task(path: str):
-    """A handler imported only when its command runs (keeps `babymon run` free of training imports)."""
-
-    def run(args: argparse.Namespace) -> int:
-        import importlib
-
-        module, _, name = path.partition(":")
-        return getattr(importlib.import_module(module), name)(args)
-
-    return run
-
-
-def _import_attr(path: str):
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-TRAIN_ARGUMENTS = [  # (task, its argument adder, help)
-    ("cry", "babymon.cry.commands:add_train_arguments", "the cry models on ../shared/data/audio (log-mel CNN, YAMNet head, fusion)"),
-    ("posture", "babymon.vision.posture_train:add_train_arguments", "locator presence + posture heads"),
-    ("occlusion", "babymon.vision.occlusion_train:add_train_arguments", "face-state head (clear/pacifier/covered/face not visible)"),
-]
-TRAIN_TASKS = {"cry": _run_task("babymon.cry.commands:train_cry"),
-               "posture": _run_task("babymon.vision.posture_train:train_command"),
-               "occlusion": _run_task("babymon.vision.occlusion_train:train_command")}
-EVAL_TASKS = {"cry": _run_task("babymon.cry.commands:eval_cry"),
-              "face": _run_task("babymon.vision.eval_face:eval_face_command"),
-              "occlusion": _run_task("babymon.vision.eval_vision:eval_occlusion_command"),
-              "posture": _run_task("babymon.vision.eval_vision:eval_posture_command")}
+def lab_commands() -> ModuleType | None:
+    """The lab's command module, or None when ``babymon_lab`` is not installed (a run-time-only install)."""
+    if importlib.util.find_spec(LAB_COMMANDS.partition(".")[0]) is None:
+        return None
+    return importlib.import_module(LAB_COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,53 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("bench", help="measure ingestion + publishing cost for N simulated cameras")
-    p.add_argument("--cameras", type=int, default=8)
-    p.add_argument("--seconds", type=float, default=30.0)
-    p.add_argument("--fps", type=float, default=5.0, help="detect fps per camera")
-    p.add_argument("--clip", help="video file to replay (default: a generated 640x480 clip)")
-    p.add_argument("--source-fps", type=int, default=15, help="frame rate of the generated clip")
-    p.add_argument("--broker", help="host:port of an MQTT broker (default: start mosquitto on loopback)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    p.set_defaults(func=cmd_bench)
-
-    # training and evaluation: one task positional each, so more tasks can be added beside `cry`
-    p = sub.add_parser("train", help="train a model (needs the shared data; training-only extras such as torch)")
-    tasks = p.add_subparsers(dest="task", required=True)
-    for task, add_arguments, help_text in TRAIN_ARGUMENTS:
-        task_parser = tasks.add_parser(task, help=help_text)
-        _import_attr(add_arguments)(task_parser)
-        task_parser.set_defaults(func=TRAIN_TASKS[task])
-
-    p = sub.add_parser("eval", help="evaluate a model on a labelled manifest")
-    p.add_argument("task", choices=sorted(EVAL_TASKS))
-    p.add_argument("--manifest", help="CSV with columns path,label (paths relative to the CSV)")
-    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-    from babymon.cry.commands import add_eval_arguments as add_cry_eval
-
-    add_cry_eval(p)
-    from babymon.vision.eval_face import add_eval_arguments as add_face_eval
-
-    add_face_eval(p)
-    p.set_defaults(func=lambda args: EVAL_TASKS[args.task](args))
-
-    p = sub.add_parser("bench-cry", help="real-time factor of the cry analyzer (target <= 0.02)")
-    p.add_argument("--seconds", type=float, default=60.0, help="seconds of audio to analyse")
-    p.add_argument("--clip", help="audio or video file to loop (default: generated noise)")
-    p.add_argument("--model", choices=["default", "logmel_cnn_yamnet", "logmel_cnn_yamnet_fusion", "logmel_cnn", "yamnet_head", "yamnet_zero_shot"], default="default")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_run_task("babymon.cry.commands:bench_cry"))
-
-    p = sub.add_parser("bench-vision", help="ms per stage of the vision path and frames/s (target >= 30 at 640x480)")
-    from babymon.vision.bench_vision import add_arguments as add_bench_vision
-
-    add_bench_vision(p)
-    p.set_defaults(func=_run_task("babymon.vision.bench_vision:bench_vision_command"))
+    lab = lab_commands()
+    if lab is not None:
+        lab.add_commands(sub)  # bench, train, eval, bench-cry, bench-vision
 
     from babymon.models_cli import add_parser as add_models_parser
 
-    add_models_parser(sub)  # babymon models list | download | verify
+    models_actions = add_models_parser(sub)  # babymon models list | download | verify
+    if lab is not None:
+        lab.add_models_commands(models_actions)  # babymon models export
     return parser
 
 

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import IO, BinaryIO, Literal
 
 from babymon.analyzers.base import AnalyzerUnavailable
+from babymon.paths import BUNDLED_MODELS
 
-BUNDLED_DIR = Path(__file__).resolve().parents[1] / "models"
+BUNDLED_DIR = BUNDLED_MODELS
 MANIFEST_PATH = BUNDLED_DIR / "manifest.json"
 ENV_MODEL_DIR = "BABYMON_MODEL_DIR"
 ENV_MIRROR = "BABYMON_MODEL_MIRROR"

@@ -1,4 +1,4 @@
-"""``babymon models list | download | verify | export``: the command-line side of :mod:`babymon.models`."""
+"""``babymon models list | download | verify`` (the lab adds ``export``): the command line of :mod:`babymon.models`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from babymon import models
 EXIT_PROBLEM = 1
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``babymon models ...`` on the top-level subparsers."""
+def model_dir_options() -> argparse.ArgumentParser:
+    """``--model-dir`` and ``--mirror``, the parent parser of every ``babymon models`` action."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model-dir", metavar="DIR",
                         help=f"where model files live (overrides ${models.ENV_MODEL_DIR}; "
@@ -21,7 +21,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common.add_argument("--mirror", metavar="DIR",
                         help=f"local copy of the model files to use instead of the internet "
                              f"(overrides ${models.ENV_MIRROR})")
+    return common
 
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """Register ``babymon models list | download | verify`` on the top-level subparsers; returns the actions'
+    subparsers (the lab adds ``export`` there)."""
+    common = model_dir_options()
     parser = sub.add_parser("models", help="list, download and verify model files")
     actions = parser.add_subparsers(dest="models_command", required=True)
 
@@ -35,13 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = actions.add_parser("verify", parents=[common], help="check sha256s; exit 1 if any model is missing or corrupt")
     p.add_argument("names", nargs="*", metavar="NAME")
     p.set_defaults(func=cmd_verify)
-    p = actions.add_parser("export", parents=[common],
-                           help="convert PyTorch weights to ONNX once (needs the training extras: torch, onnx)")
-    p.add_argument("target", choices=["retinaface"], help="retinaface: RetinaFace MobileNet-0.25 face detector")
-    p.set_defaults(func=cmd_export)
+    return actions
 
 
-def _apply_overrides(args: argparse.Namespace) -> None:
+def apply_overrides(args: argparse.Namespace) -> None:
     """``--model-dir`` / ``--mirror`` win over the environment, for this process."""
     if args.model_dir:
         os.environ[models.ENV_MODEL_DIR] = str(Path(args.model_dir).expanduser())
@@ -56,7 +59,7 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    _apply_overrides(args)
+    apply_overrides(args)
     try:
         statuses = models.verify()
     except models.ModelError as exc:
@@ -77,7 +80,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    _apply_overrides(args)
+    apply_overrides(args)
     try:
         specs = models.select(args.names)
     except models.ModelError as exc:
@@ -99,7 +102,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    _apply_overrides(args)
+    apply_overrides(args)
     try:
         statuses = models.verify(args.names)
     except models.ModelError as exc:
@@ -117,16 +120,3 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return EXIT_PROBLEM
     return 0
 
-
-def cmd_export(args: argparse.Namespace) -> int:
-    """``babymon models export retinaface``: the ONNX file the RetinaFace detector runs, from the verified .pth."""
-    from babymon.vision.retinaface_export import export_from_model_dir
-
-    _apply_overrides(args)
-    try:
-        path = export_from_model_dir()
-    except models.ModelError as exc:
-        print(f"babymon: {exc}", file=sys.stderr)
-        return EXIT_PROBLEM
-    print(f"exported {path}")
-    return 0

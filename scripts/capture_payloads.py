@@ -96,7 +96,7 @@ def _payload(topic: str, payload: bytes) -> dict:
 def capture(out: Path) -> dict:
     import yaml
 
-    from babymon.synthetic_clip import make_clip
+    from babymon_lab.synthetic_clip import make_clip
     from tests.support.services import Mosquitto, RtspServer
     from tests.support.watcher import Watcher
 

@@ -12,12 +12,12 @@ import pytest
 
 from babymon.audio_windows import AudioWindow, AudioWindower
 from babymon.config import CameraConfig
-from babymon.cry.audio_io import NoAudioTrackError, load_audio
-from babymon.cry.metrics import clip_score
 from babymon.cry.windows import clip_windows
+from babymon_lab.cry.audio_io import NoAudioTrackError, load_audio
+from babymon_lab.cry.metrics import clip_score
 from tests.conftest import ROOT, shared_file
 
-# clips of the held-out test split (see babymon/cry/dataset.py): never seen in training
+# clips of the held-out test split (see babymon_lab/cry/dataset.py): never seen in training
 CRY_CLIPS = ["audio/recorded_segments/crying_baby/Louise_01.m4a_3.ogg", "audio/esc10/baby_cry/4-167077-A.ogg"]
 NOT_CRY_CLIPS = ["audio/speech_fsdd/theo/0_theo_10.ogg", "audio/esc10/dog_bark/4-182395-A.ogg",
                  "audio/esc10/rain/4-160999-A.ogg"]
@@ -200,7 +200,7 @@ def test_bad_manifest_label_names_the_line(tmp_path):
 
 
 def test_the_split_keeps_every_source_recording_in_one_split():
-    from babymon.cry.dataset import check_disjoint, list_clips
+    from babymon_lab.cry.dataset import check_disjoint, list_clips
 
     clips = list_clips(shared_file("audio"))
     check_disjoint(clips)

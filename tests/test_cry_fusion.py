@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from babymon.cry.fusion import CLASS_GROUPS, Fusion, feature_matrix, fit_logistic, group_scores
-from babymon.cry.fusion_fit import FusionData, _fit, expected_sign
+from babymon_lab.cry.fusion_fit import FusionData, _fit, expected_sign
 from tests.conftest import ROOT, shared_file
 
 
@@ -80,7 +80,7 @@ def test_fusion_settings_round_trip_and_bad_settings_are_named():
 
 
 def test_synthetic_unseen_classes_come_alone_as_negatives_and_under_cries_as_positives():
-    from babymon.cry.synthetic import SYNTHETIC_KINDS, build_synthetic
+    from babymon_lab.cry.synthetic import SYNTHETIC_KINDS, build_synthetic
 
     rng = np.random.default_rng(0)
     speech = [rng.standard_normal(8000).astype(np.float32) * 0.1 for _ in range(3)]
@@ -111,9 +111,9 @@ def fusion_model():
     ("audio/esc10/dog_bark/4-182395-A.ogg", False),
 ])
 def test_the_fusion_model_on_held_out_clips(fusion_model, relative, crying):
-    from babymon.cry.audio_io import load_audio
-    from babymon.cry.metrics import clip_score
     from babymon.cry.windows import clip_windows
+    from babymon_lab.cry.audio_io import load_audio
+    from babymon_lab.cry.metrics import clip_score
 
     score = clip_score(fusion_model.predict(clip_windows(load_audio(shared_file(relative)))))
     assert (score >= fusion_model.threshold) is crying, f"{relative}: {score:.3f} vs {fusion_model.threshold:.3f}"

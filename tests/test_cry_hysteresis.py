@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from babymon.cry.hysteresis import CryHysteresis, HysteresisSettings, events
-from babymon.cry.metrics import at_threshold, clip_score, roc_auc, threshold_for_fpr
 from babymon.cry.windows import clip_windows, rms_db
+from babymon_lab.cry.metrics import at_threshold, clip_score, roc_auc, threshold_for_fpr
 
 SETTINGS = HysteresisSettings(start=0.6, stop=0.3, min_on_seconds=2.0, min_off_seconds=3.0)
 

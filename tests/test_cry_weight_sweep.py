@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from babymon.cry.nets import combine_with_yamnet
-from babymon.cry.weight_sweep import Row, choose, sweep
+from babymon_lab.cry.weight_sweep import Row, choose, sweep
 
 
 def _row(weight, split="validation", recall=0.96, white=0.9, synthetic=(0.1, 0.4, 0.5), auc=0.997, fpr=0.02):

@@ -17,14 +17,14 @@ from babymon.vision.face_state import (
     FaceStateHead,
     FaceStateModelError,
 )
-from babymon.vision.manifests import read_yolo
-from babymon.vision.occlusion_data import (
+from babymon_lab.vision.manifests import read_yolo
+from babymon_lab.vision.occlusion_data import (
     SPLIT_SEED,
     face_part_photos,
     render,
     split_of,
 )
-from babymon.vision.occlusion_occluders import paint_cloth, paint_pacifier
+from babymon_lab.vision.occlusion_occluders import paint_cloth, paint_pacifier
 from tests.conftest import SHARED_DATA, shared_file
 
 # Held-out (test split) photos, chosen as plain examples: an upright infant face, a face-down overhead shot.

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from babymon.analyzers.registry import load_analyzers
 from babymon.config import CameraConfig
 from babymon.monitor import CameraMonitor
-from babymon.synthetic_clip import make_clip
+from babymon_lab.synthetic_clip import make_clip
 
 
 class Recorder:

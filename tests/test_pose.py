@@ -27,8 +27,8 @@ from babymon.vision.pose import (
     presence_features,
     upright_turns,
 )
-from babymon.vision.manifests import photo_prefix
-from babymon.vision.posture_data import _yolo_boxes, clear_strips
+from babymon_lab.vision.manifests import photo_prefix
+from babymon_lab.vision.posture_data import _yolo_boxes, clear_strips
 from tests.conftest import shared_file
 
 # A held-out (presence "test" group) overhead photo from infant_detection, with its YOLO baby box.

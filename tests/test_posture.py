@@ -19,7 +19,14 @@ from babymon.vision.posture import (
     softmax,
     veto_prone,
 )
-from babymon.vision.posture_data import (
+from babymon.vision.posture_features import (
+    KEYPOINT_FEATURES,
+    SIDE_FEATURES,
+    keypoint_features,
+    mirror_keypoints,
+    side_features,
+)
+from babymon_lab.vision.posture_data import (
     MEDIAPIPE_TO_COCO,
     mediapipe_to_coco,
     read_keypoint_rows,
@@ -27,13 +34,6 @@ from babymon.vision.posture_data import (
     split_images,
     read_posture_images,
     write_manifest,
-)
-from babymon.vision.posture_features import (
-    KEYPOINT_FEATURES,
-    SIDE_FEATURES,
-    keypoint_features,
-    mirror_keypoints,
-    side_features,
 )
 from tests.conftest import SHARED_DATA, shared_file
 

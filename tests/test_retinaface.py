@@ -1,5 +1,5 @@
-"""RetinaFace (MobileNet-0.25): the PyTorch network, its ONNX export and the detector, with the real weights from
-../shared/models on real infant photos from ../shared/data."""
+"""RetinaFace (MobileNet-0.25): the PyTorch network and its ONNX export (lab), and the detector (run time), with the
+real weights from ../shared/models on real infant photos from ../shared/data."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from babymon.models import ModelError, find_spec
-from babymon.vision.eval_face import matches
 from babymon.vision.geometry import Rotation, contains, iou
-from babymon.vision.manifests import EYE, heads_with_eyes, read_yolo
-from babymon.vision.retinaface_export import ONNX_FILE, SOURCE_MODEL, sidecar_path
+from babymon.vision.retinaface_onnx import ONNX_FILE, SOURCE_MODEL, sidecar_path
 from babymon.vision.retinaface_priors import decode_boxes, decode_landmarks, priors
+from babymon_lab.vision.eval_face import matches
+from babymon_lab.vision.manifests import EYE, heads_with_eyes, read_yolo
 from tests.conftest import SHARED_MODELS, shared_file
 
 # the same photos as tests/test_vision_face.py: a close-up, and a baby with a breathing tube lying sideways
@@ -41,7 +41,7 @@ def model_dir(tmp_path_factory) -> Path:
     """A model directory holding a fresh export of the real weights (the export itself is under test here)."""
     if not HAVE_TORCH:
         pytest.skip(f"cannot export RetinaFace to ONNX: {NO_TORCH}")
-    from babymon.vision.retinaface_export import export_onnx
+    from babymon_lab.vision.retinaface_export import export_onnx
 
     directory = tmp_path_factory.mktemp("models")
     export_onnx(_weights(), directory / ONNX_FILE, find_spec(SOURCE_MODEL).sha256)
@@ -129,8 +129,8 @@ def test_onnx_agrees_with_pytorch(onnx_path):
     import torch
 
     from babymon.vision.retinaface import RetinaFaceUpright
-    from babymon.vision.retinaface_net import load_retinaface
     from babymon.vision.retinaface_priors import to_input
+    from babymon_lab.vision.retinaface_net import load_retinaface
 
     _, image = _read(TURNED_IMAGE)
     image = image[:301, :257]  # odd sizes: the FPN's upsampling must follow the dynamic shape
@@ -158,7 +158,7 @@ def test_priors_follow_the_network_output_order():
 
 
 def test_missing_or_corrupt_weights_are_refused_by_name(tmp_path, monkeypatch):
-    from babymon.vision.retinaface_export import ensure_onnx
+    from babymon_lab.vision.retinaface_export import ensure_onnx
 
     if not HAVE_TORCH:
         pytest.skip(f"the .pth is only read when exporting: {NO_TORCH}")
@@ -199,24 +199,26 @@ def test_corrupt_or_foreign_onnx_is_refused_by_name(onnx_path, tmp_path):
             RetinaFaceDetector(onnx=yunet)
 
 
-def test_without_torch_a_missing_export_says_what_to_run(tmp_path, monkeypatch):
-    from babymon.vision import retinaface_export
+def test_a_missing_export_says_what_to_run_and_is_not_made_at_run_time(tmp_path, monkeypatch):
+    """The run-time detector never exports (even with torch installed): it names the file and the command."""
     from babymon.vision.retinaface import RetinaFaceDetector
 
     monkeypatch.setenv("BABYMON_MODEL_DIR", str(tmp_path))
-    monkeypatch.setattr(retinaface_export, "can_export", lambda: False)  # as on an install without torch
     with pytest.raises(ModelError) as caught:
         RetinaFaceDetector()
     message = str(caught.value)
     assert str(tmp_path / ONNX_FILE) in message and "does not exist" in message
-    assert "babymon models export retinaface" in message and "requirements-train.txt" in message
+    assert "babymon models export retinaface" in message and "make install-train" in message
+    assert not (tmp_path / ONNX_FILE).exists()
 
 
 def test_export_command_then_stale_export_is_redone(tmp_path, monkeypatch, caplog, capsys):
     if not HAVE_TORCH:
         pytest.skip(f"cannot export: {NO_TORCH}")
     from babymon.cli import main
-    from babymon.vision.retinaface_export import EXPORT_VERSION, ensure_onnx, read_record
+    from babymon.vision.retinaface import RetinaFaceDetector
+    from babymon.vision.retinaface_onnx import EXPORT_VERSION, read_record
+    from babymon_lab.vision.retinaface_export import ensure_onnx
 
     _weights()
     assert main(["models", "export", "retinaface", "--model-dir", str(tmp_path)]) == 0
@@ -230,7 +232,9 @@ def test_export_command_then_stale_export_is_redone(tmp_path, monkeypatch, caplo
     stale["source_sha256"] = "0" * 64  # made from other weights
     sidecar_path(onnx).write_text(json.dumps(stale))
     monkeypatch.setenv("BABYMON_MODEL_DIR", str(tmp_path))
-    with caplog.at_level(logging.INFO, logger="babymon.vision.retinaface_export"):
+    with pytest.raises(ModelError, match="is stale.*babymon models export retinaface"):
+        RetinaFaceDetector()  # run time: refused by name, not exported again
+    with caplog.at_level(logging.INFO, logger="babymon_lab.vision.retinaface_export"):
         assert ensure_onnx() == onnx
     assert "is stale" in caplog.text
     assert read_record(onnx).source_sha256 == find_spec(SOURCE_MODEL).sha256
@@ -277,7 +281,7 @@ def test_copied_export_without_weights_still_runs(onnx_path, tmp_path, monkeypat
 def test_unwritable_model_directory_is_named(tmp_path):
     if not HAVE_TORCH:
         pytest.skip(f"cannot export: {NO_TORCH}")
-    from babymon.vision.retinaface_export import export_onnx
+    from babymon_lab.vision.retinaface_export import export_onnx
 
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")

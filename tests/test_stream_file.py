@@ -13,7 +13,7 @@ import pytest
 
 from babymon.config import CameraConfig
 from babymon.stream import StreamSource, scaled_size
-from babymon.synthetic_clip import make_clip
+from babymon_lab.synthetic_clip import make_clip
 from tests.conftest import shared_file
 
 

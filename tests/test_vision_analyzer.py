@@ -50,8 +50,8 @@ def test_known_supine_clip_reads_supine_with_a_face_found():
 
 def _held_out_face_down_photos() -> tuple[list[Path], list[Path]]:
     """Face-down photos never trained on: (held out from the posture model, held out from the face-state model)."""
-    from babymon.vision.occlusion_data import face_down_photos, split_of
-    from babymon.vision.posture_data import read_face_down_images, split_images
+    from babymon_lab.vision.occlusion_data import face_down_photos, split_of
+    from babymon_lab.vision.posture_data import read_face_down_images, split_images
 
     shared_file(FACE_DOWN)  # skips when the data is absent
     data = SHARED_DATA
@@ -74,7 +74,7 @@ def test_held_out_face_down_photos_read_prone_and_face_not_visible(pipeline):
 def test_held_out_covered_faces_read_covered_and_pacifiers_are_not_flagged(pipeline):
     """Occluders painted on held-out infant photos (the occlusion test split, as `babymon eval occlusion` scores
     it): a covered close-up must not read "no baby" or "clear" (it did before presence saw covered faces)."""
-    from babymon.vision.occlusion_data import SPLIT_SEED, face_part_photos, one_per_group, render, split_of
+    from babymon_lab.vision.occlusion_data import SPLIT_SEED, face_part_photos, one_per_group, render, split_of
 
     shared_file("vision/infant_face_parts")
     base, _ = face_part_photos(SHARED_DATA)

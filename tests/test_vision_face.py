@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from babymon.vision.eval_face import ManifestError, matches, read_manifest
 from babymon.vision.geometry import Rotation, iou, nms, region_pixels
-from babymon.vision.manifests import heads_with_eyes, read_yolo
+from babymon_lab.vision.eval_face import ManifestError, matches, read_manifest
+from babymon_lab.vision.manifests import heads_with_eyes, read_yolo
 from tests.conftest import SHARED_MODELS, shared_file
 
 FACE_IMAGE = "vision/infant_face_parts/valid/images/000057_png.rf.324f3cc0a88c1d38a3f522f3930934f4.jpg"
@@ -80,7 +80,7 @@ def test_a_hit_needs_overlap_or_centre_inside():
 
 
 def test_classification_report_counts():
-    from babymon.vision.metrics import classification_report
+    from babymon_lab.vision.metrics import classification_report
 
     report = classification_report(["face", "face", "face", "no_face"], ["face", "no_face", "face", "face"],
                                    ["face", "no_face"])
@@ -94,7 +94,7 @@ def test_classification_report_counts():
 
 
 def test_manifest_helpers_pick_heads_with_eyes_and_clear_crops(tmp_path):
-    from babymon.vision.manifests import clear_crop
+    from babymon_lab.vision.manifests import clear_crop
 
     label = tmp_path / "a.txt"
     label.write_text("2 0.25 0.25 0.2 0.2\n1 0.25 0.22 0.02 0.02\n2 0.75 0.75 0.1 0.1\n0 0.5 0.5 1 1\n")

@@ -14,8 +14,8 @@ layer on top of the CNN:
   unchanged to classes the data lacks. Per-group weights cannot be learned for classes with no examples.
 
 Each group feature is ``log(score + 1e-4)``. Which features are used is chosen on validation data
-(:mod:`babymon.cry.fusion_fit`); the model card reports what was tried and what it did. Pure numpy: fitting (L2-regularised logistic regression, Newton
-steps) and scoring; no I/O here (see :mod:`babymon.cry.model` and :mod:`babymon.cry.train`).
+(:mod:`babymon_lab.cry.fusion_fit`); the model card reports what was tried and what it did. Pure numpy: fitting (L2-regularised logistic regression, Newton
+steps) and scoring; no I/O here (see :mod:`babymon.cry.model` and :mod:`babymon_lab.cry.train`).
 """
 
 from __future__ import annotations

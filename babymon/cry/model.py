@@ -12,10 +12,11 @@ import numpy as np
 
 from babymon.analyzers.base import AnalyzerUnavailable
 from babymon.cry.hysteresis import HysteresisSettings
+from babymon.paths import bundled_models
 
 log = logging.getLogger(__name__)
 
-CRY_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "cry"
+CRY_MODEL_DIR = bundled_models("cry")
 CONFIG_FILE = "config.json"
 KINDS = ("logmel_cnn_yamnet", "logmel_cnn_yamnet_fusion", "logmel_cnn", "yamnet_head", "yamnet_zero_shot")
 

@@ -1,1 +1,1 @@
-"""Vision: face detection at any rotation (face.py), its geometry and evaluation. See README.md here."""
+"""Vision: face detectors at any rotation, face state, posture, the per-frame pipeline (lab: babymon_lab.vision)."""

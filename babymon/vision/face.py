@@ -28,6 +28,7 @@ DEFAULT_ANGLES: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
 # Frames are shrunk to this longer side before detecting: same recall, fewer false alarms, 1/4 of the cost
 # of 640x480 on infant_face_parts (README). Faces under ~20 px after shrinking are missed: crop to the crib.
 DEFAULT_MAX_SIDE = 320
+FACE_DETECTORS = ("yunet", "retinaface")  # the names `vision.face_detector` takes
 Region = tuple[float, float, float, float]
 
 

@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from babymon.analyzers.base import AnalyzerUnavailable
+from babymon.paths import bundled_models
 from babymon.vision.face import Face, check_image
 from babymon.vision.geometry import Box
 from babymon.vision.linear import LinearHead, softmax
 
 FACE_CLASSES: tuple[str, ...] = ("clear", "pacifier", "covered", "face_not_visible")
-MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "occlusion"
+MODEL_DIR = bundled_models("occlusion")
 HEAD_FILE = "face_state.npz"
 # Margins (fraction of the box's longer side, each side) that put the chin, forehead and an occluder in view.
 # A YuNet face box is ~0.9 × the labelled HEAD box on infant_face_parts, so these give crops of the same extent.

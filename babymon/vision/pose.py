@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from babymon.analyzers.base import AnalyzerUnavailable
+from babymon.paths import bundled_models
 from babymon.vision.geometry import Box, Rotation, clip_box, region_pixels
 
 COCO_KEYPOINTS: tuple[str, ...] = (
@@ -41,7 +42,7 @@ INPUT_SIZE = 192
 MODEL_NAME = "movenet_lightning"
 N_PRESENCE_FEATURES = 6
 EMBEDDING_SIZE = 1024
-PRESENCE_FILE = Path(__file__).resolve().parents[2] / "models" / "posture" / "presence.json"
+PRESENCE_FILE = bundled_models("posture", "presence.json")
 
 # Keypoints below this confidence are not used for boxes (MoveNet's own demo uses 0.2-0.3).
 KEYPOINT_THRESHOLD = 0.2

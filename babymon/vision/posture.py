@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from babymon.analyzers.base import POSTURES, AnalyzerUnavailable
+from babymon.paths import bundled_models
 from babymon.vision.face import Face
 from babymon.vision.linear import LinearHead, softmax
 from babymon.vision.pose import (
@@ -46,7 +47,7 @@ from babymon.vision.pose import (
 from babymon.vision.posture_face import FACE_FEATURE_NAMES, face_features
 from babymon.vision.posture_features import keypoint_features, side_features
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "posture"
+DEFAULT_MODEL_DIR = bundled_models("posture")
 LYING = ("supine", "prone")
 INPUTS = {"image", "keypoints", "concat", "keypoints_face", "concat_face"}
 SIDE_NEEDS = (LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP)

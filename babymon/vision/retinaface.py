@@ -1,10 +1,10 @@
 """RetinaFace (MobileNet-0.25), the accurate face detector, on ONNX Runtime.
 
-The network is written in PyTorch (:mod:`babymon.vision.retinaface_net`) and exported once to ONNX
-(:mod:`babymon.vision.retinaface_export`, ``babymon models export retinaface``; done automatically when the
-export is missing and torch is importable). Inference needs only onnxruntime and numpy: anchors and decoding
-are in :mod:`babymon.vision.retinaface_priors`. ONNX Runtime runs this graph about 1.5× as fast as OpenCV's
-``cv2.dnn`` on one thread (README).
+The network is written in PyTorch (:mod:`babymon_lab.vision.retinaface_net`) and exported once to ONNX by the
+lab (``babymon models export retinaface``, needs the training extras); the detector reads that export
+(:mod:`babymon.vision.retinaface_onnx`) and never exports by itself. Inference needs only onnxruntime and
+numpy: anchors and decoding are in :mod:`babymon.vision.retinaface_priors`. ONNX Runtime runs this graph about
+1.5× as fast as OpenCV's ``cv2.dnn`` on one thread (README).
 
 Usage (same interface as :class:`babymon.vision.face.YuNetDetector`)::
 
@@ -22,7 +22,7 @@ import numpy as np
 from babymon.models import ModelError
 from babymon.vision.face import DEFAULT_ANGLES, Face, RotatingDetector
 from babymon.vision.geometry import nms
-from babymon.vision.retinaface_export import INPUT_NAME, OUTPUT_NAMES, ensure_onnx, problem, read_record
+from babymon.vision.retinaface_onnx import INPUT_NAME, OUTPUT_NAMES, check_given_onnx, find_onnx
 from babymon.vision.retinaface_priors import decode_boxes, decode_landmarks, priors, to_input
 
 # Chosen on infant_face_parts (babymon/vision/README.md, RetinaFace section).
@@ -116,27 +116,15 @@ class RetinaFaceDetector(RotatingDetector):
     """RetinaFace at several rotations (quarter turns by default), like ``YuNetDetector``.
 
     ``onnx``: an exported model to use as it is (checked against its ``.onnx.json`` sidecar when there is one);
-    by default the export in the model directory, made from the verified ``.pth`` when missing or stale (needs
-    torch) — ``ModelError`` (an ``AnalyzerUnavailable``) naming the file and the command to run otherwise.
+    by default the export in the model directory, which must be current — ``ModelError`` (an
+    ``AnalyzerUnavailable``) naming the file and the command that makes it otherwise.
     ``max_side=None`` detects at full size.
     """
 
     def __init__(self, angles: Sequence[float] = DEFAULT_ANGLES, score_threshold: float = DEFAULT_SCORE_THRESHOLD,
                  onnx: Path | None = None, nms_iou: float = 0.3, min_side: int = 320,
                  max_side: int | None = DEFAULT_MAX_SIDE, threads: int = 1):
-        path = ensure_onnx() if onnx is None else check_given_onnx(Path(onnx))
+        path = find_onnx() if onnx is None else check_given_onnx(Path(onnx))
         upright = RetinaFaceUpright(path, score_threshold, min_side=min_side, max_side=max_side, threads=threads)
         super().__init__(upright, angles, nms_iou)
 
-
-def check_given_onnx(onnx: Path) -> Path:
-    """An explicitly given export: it must exist, and match its sidecar's sha256 when it has one."""
-    if not onnx.is_file():
-        raise ModelError(f"RetinaFace ONNX model {onnx} does not exist (export one with "
-                         f"`babymon models export retinaface`)")
-    record = read_record(onnx)
-    if record is not None:
-        why = problem(onnx, record.source_sha256)
-        if why is not None:
-            raise ModelError(f"RetinaFace ONNX model: {why}. Export it again with `babymon models export retinaface`")
-    return onnx

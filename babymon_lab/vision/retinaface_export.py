@@ -1,74 +1,41 @@
-"""The RetinaFace ONNX file: exporting it once from the verified PyTorch weights, and finding it again.
+"""Exporting the RetinaFace ONNX file once from the verified PyTorch weights (needs torch and onnx).
 
 The published weights are a PyTorch state dict (model ``retinaface_mnet025`` in ``models/manifest.json``).
-torch is a training extra, not a runtime dependency, so the network is exported once to ONNX
-(``babymon models export retinaface``) and the detector runs the ONNX file. The export lands in the model
-directory next to where the ``.pth`` would be downloaded (``<model dir>/retinaface/mobilenet0.25_Final.onnx``)
-with a sidecar ``.onnx.json`` recording the sha256 of the ``.pth`` it came from, the sha256 of the ``.onnx``
-itself and the export version, so a stale or damaged export is noticed:
-
-* missing, or made from other weights / an older export version → exported again when torch is importable
-  (logged), else :class:`~babymon.models.ModelError` saying what to install and run;
-* present but its sha256 is not the one recorded (damaged, or a half-finished write) → exported again when
-  torch is importable (logged as a warning), else ``ModelError`` naming the file.
-
+torch is a training extra, not a run-time dependency, so the network is exported once to ONNX
+(``babymon models export retinaface``) and the detector runs the ONNX file. Where the export lands, its
+sidecar record and how it is checked are run-time code (:mod:`babymon.vision.retinaface_onnx`); the detector
+never exports. :func:`ensure_onnx` (the lab's) exports again when the file is missing, stale or damaged.
 Once exported, the ``.pth`` is no longer needed at run time.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
-import json
 import logging
 import os
+import sys
 import tempfile
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-from babymon.models import ENV_MODEL_DIR, ModelError, file_sha256, find_spec, model_dir, model_path
+from babymon.models import ENV_MODEL_DIR, ModelError, file_sha256, find_spec, model_path
+from babymon.vision.retinaface_onnx import (
+    EXPORT_COMMAND,
+    EXPORT_VERSION,
+    INPUT_NAME,
+    INSTALL_HINT,
+    ONNX_FILE,
+    OPSET,
+    OUTPUT_NAMES,
+    SOURCE_MODEL,
+    ExportRecord,
+    default_onnx_path,
+    problem,
+    sidecar_path,
+)
 
 log = logging.getLogger(__name__)
-
-SOURCE_MODEL = "retinaface_mnet025"
-ONNX_FILE = "retinaface/mobilenet0.25_Final.onnx"
-EXPORT_VERSION = 1  # bump when the exported graph changes (opset, input/output layout)
-OPSET = 17
-INPUT_NAME = "input"
-OUTPUT_NAMES = ("boxes", "scores", "landmarks")
-EXPORT_COMMAND = "babymon models export retinaface"
-INSTALL_HINT = "pip install -r requirements-train.txt (torch and onnx; `make install-train` does it)"
-
-
-@dataclass(frozen=True)
-class ExportRecord:
-    """What the sidecar ``.onnx.json`` says about an export."""
-
-    source_model: str
-    source_sha256: str
-    onnx_sha256: str
-    export_version: int
-    opset: int
-
-    def to_json(self) -> str:
-        return json.dumps(self.__dict__, indent=2) + "\n"
-
-
-def sidecar_path(onnx: Path) -> Path:
-    return onnx.with_name(onnx.name + ".json")
-
-
-def default_onnx_path() -> Path:
-    return model_dir() / ONNX_FILE
-
-
-def read_record(onnx: Path) -> ExportRecord | None:
-    """The sidecar of ``onnx``, or None when there is none or it cannot be read (then the export is redone)."""
-    try:
-        data = json.loads(sidecar_path(onnx).read_text())
-        return ExportRecord(**{k: data[k] for k in ExportRecord.__dataclass_fields__})
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def can_export() -> bool:
@@ -83,7 +50,7 @@ def export_onnx(weights: Path, destination: Path, source_sha256: str,
     written to temporary files first and renamed into place. Needs torch and onnx."""
     import torch
 
-    from babymon.vision.retinaface_net import load_retinaface
+    from babymon_lab.vision.retinaface_net import load_retinaface
 
     try:
         net = load_retinaface(weights)
@@ -130,23 +97,6 @@ def export_from_model_dir(destination: Path | None = None) -> Path:
     return export_onnx(weights, destination, find_spec(SOURCE_MODEL).sha256)
 
 
-def problem(onnx: Path, source_sha256: str) -> str | None:
-    """Why the export at ``onnx`` cannot be used as it is, or None when it is current and intact."""
-    if not onnx.is_file():
-        return f"{onnx} does not exist"
-    record = read_record(onnx)
-    if record is None:
-        return f"{onnx} has no readable sidecar {sidecar_path(onnx).name} (source sha256 unknown)"
-    if record.source_sha256 != source_sha256 or record.export_version != EXPORT_VERSION:
-        return (f"{onnx} is stale: made from weights {record.source_sha256[:12]}… with export version "
-                f"{record.export_version}, expected {source_sha256[:12]}… and version {EXPORT_VERSION}")
-    actual = file_sha256(onnx)
-    if actual != record.onnx_sha256:
-        return (f"{onnx} is corrupt: sha256 {actual[:12]}… but its export recorded {record.onnx_sha256[:12]}… "
-                f"({onnx.stat().st_size} bytes)")
-    return None
-
-
 def ensure_onnx(onnx: Path | None = None) -> Path:
     """A current, intact RetinaFace ONNX file: ``onnx`` (default :func:`default_onnx_path`), exported again from
     the ``.pth`` when it is missing, stale or damaged and torch is importable; else ``ModelError`` naming the file
@@ -160,3 +110,24 @@ def ensure_onnx(onnx: Path | None = None) -> Path:
                          f"(or copy an exported {Path(ONNX_FILE).name} and its .json sidecar there)")
     (log.warning if onnx.is_file() else log.info)("RetinaFace ONNX model: %s; exporting it from the weights", why)
     return export_from_model_dir(onnx)
+
+
+def prepare(face_detector: str) -> None:
+    """Before the lab builds a run-time detector by name: make the RetinaFace export when it is missing or stale
+    (the run-time detector never exports; this needs torch only when there is something to export)."""
+    if face_detector == "retinaface":
+        ensure_onnx()
+
+
+def export_command(args: argparse.Namespace) -> int:
+    """``babymon models export retinaface``: the ONNX file the RetinaFace detector runs, from the verified .pth."""
+    from babymon.models_cli import EXIT_PROBLEM, apply_overrides
+
+    apply_overrides(args)
+    try:
+        path = export_from_model_dir()
+    except ModelError as exc:
+        print(f"babymon: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    print(f"exported {path}")
+    return 0

@@ -1,6 +1,6 @@
 """Build ``babymon eval face`` manifests from the shared data (never copies it into the repository).
 
-    python -m babymon.vision.manifests face OUT_DIR [--split valid|train|all] [--rotate 90] [--data DIR]
+    python -m babymon_lab.vision.manifests face OUT_DIR [--split valid|train|all] [--rotate 90] [--data DIR]
 
 Writes ``OUT_DIR/face_<split>[_rot<angle>].csv`` with paths relative to OUT_DIR:
 
@@ -28,12 +28,13 @@ import numpy as np
 
 from babymon.vision.face import rotate_image
 from babymon.vision.geometry import Box, Rotation, centre, contains
+from babymon_lab.paths import SHARED_DATA
 
 FACE_PARTS = Path("vision/infant_face_parts")
 FACE_DOWN = Path("vision/face_down_vs_not")
 EYE, HEAD = 1, 2
 MIN_CROP = 64
-DEFAULT_DATA = Path(os.environ.get("BABYMON_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
+DEFAULT_DATA = Path(os.environ.get("BABYMON_SHARED_DATA", SHARED_DATA))
 
 
 def read_yolo(label_file: Path, width: int, height: int) -> list[tuple[int, Box]]:
@@ -147,7 +148,7 @@ def build_face(data: Path, out_dir: Path, split: str = "valid", rotate: int = 0)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m babymon.vision.manifests", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.manifests", description=__doc__.split("\n")[0])
     parser.add_argument("task", choices=["face"])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--split", choices=["train", "valid", "all"], default="valid")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from babymon.cry.corpus import DEFAULT_CACHE, compute_features
-from babymon.cry.metrics import at_threshold, clip_score, roc_auc, threshold_for_fpr
 from babymon.cry.nets import YAMNET_WEIGHT, EmbeddingHead, LogMelCnn, combine_with_yamnet
+from babymon_lab.cry.corpus import DEFAULT_CACHE, compute_features
+from babymon_lab.cry.metrics import at_threshold, clip_score, roc_auc, threshold_for_fpr
 
 TARGET_FPR = 0.02  # the shipped threshold is chosen on the validation split for this false-positive rate
 APPROACHES = ("yamnet_zero_shot", "yamnet_head", "logmel_cnn", "logmel_cnn_yamnet", "logmel_cnn_yamnet_fusion")
@@ -127,8 +127,8 @@ def _fit(torch, model, inputs: np.ndarray, labels: np.ndarray, epochs: int, batc
 def _tonal_negatives(clips: int, seed: int) -> np.ndarray:
     """Log-mel windows of synthetic sirens and melodies (harmonic sounds that are not crying), some in noise."""
     from babymon.cry.features import log_mel
-    from babymon.cry.mixing import melody, mix_at_snr, pink, siren
     from babymon.cry.windows import clip_windows
+    from babymon_lab.cry.mixing import melody, mix_at_snr, pink, siren
 
     rng = np.random.default_rng([seed, 99])
     windows = []
@@ -227,7 +227,7 @@ def train(out_dir: Path, *, seed: int = 0, cnn_epochs: int = 12, head_epochs: in
 def _fold_groups(audio_root: Path | None) -> list[str]:
     """Fold group of every clip for the fusion layer's cross-validation: the source recording / uploader /
     ESC clip; spoken digits by utterance (validation has a single speaker)."""
-    from babymon.cry.dataset import default_audio_root, list_clips
+    from babymon_lab.cry.dataset import default_audio_root, list_clips
 
     return [str(c.path) if c.source == "speech" else c.group for c in list_clips(audio_root or default_audio_root())]
 
@@ -251,8 +251,8 @@ def compare(out_dir: Path, *, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_
     validation numbers are out-of-fold); write ``metrics.json`` and ``config.json``."""
     from threadpoolctl import threadpool_limits
 
-    from babymon.cry.corpus import compute_synthetic, compute_yamnet_scores
-    from babymon.cry.fusion_fit import combine, select_fusion
+    from babymon_lab.cry.corpus import compute_synthetic, compute_yamnet_scores
+    from babymon_lab.cry.fusion_fit import combine, select_fusion
 
     splits = {s: compute_features(s, seed=seed, cache=cache, audio_root=audio_root) for s in ("val", "test")}
     synthetic = {s: compute_synthetic(s, seed=seed, cache=cache, audio_root=audio_root) for s in ("val", "test")}

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from babymon.vision.posture_data import (
+from babymon_lab.paths import bundled_models
+from babymon_lab.vision.posture_data import (
     DEFAULT_DATA,
     IMAGE_CLASSES,
     KEYPOINTS_DIR,
@@ -37,8 +38,7 @@ from babymon.vision.posture_data import (
     split_images,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_OUT = ROOT / "models" / "posture"
+DEFAULT_OUT = bundled_models("posture")
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 ALPHA_GRID = (0.2, 0.35, 0.5, 0.65, 0.8)
 FACE_WEIGHTS = (1.0, 3.0, 10.0)  # multiplier on the standardised face columns (weaker L2 penalty), chosen on val
@@ -46,21 +46,6 @@ PRONE_RECALL_TARGET = 0.95  # on val (colour + IR look-alikes); the issue's targ
 LYING_CLASSES = ("supine", "prone")
 MACRO_F1_TIE = 0.005  # val macro-F1 differences below this (about one photo of 235) are ties
 PRESENCE_RECALL_TARGET = 0.99  # on out-of-fold training scores; missing a baby is the dangerous error
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder (default ../shared/data)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the model files go (models/posture)")
-    parser.add_argument("--seed", type=int, default=SPLIT_SEED, help="split seed (groups are shuffled with it)")
-    parser.add_argument("--cache", type=Path, default=None, help="feature cache (default $TMPDIR/babymon-posture-cache)")
-    parser.add_argument("--compare-only", action="store_true", help="print the comparison, write nothing")
-    parser.add_argument("--crop", choices=("box", "whole", "val"), default="box",
-                        help="what the fused heads embed: the body box (default: its embedding is computed for "
-                             "presence anyway, and it does not depend on how wide the camera's view is), the "
-                             "whole frame, or whichever scores better on val")
-    parser.add_argument("--approach", default=None,
-                        help="ship the approach whose name contains this text (default: the best on val, see "
-                             "MODEL_CARD.md)")
 
 
 # -------------------------------------------------------------------------------------------- fitting
@@ -152,7 +137,7 @@ def choose_approach(results: dict[str, dict], wanted: str | None = None) -> str:
 
 
 def report(y: np.ndarray, predicted: np.ndarray, classes: tuple[str, ...]) -> dict:
-    from babymon.vision.metrics import classification_report
+    from babymon_lab.vision.metrics import classification_report
 
     return classification_report([classes[i] for i in y], [classes[i] for i in predicted], classes)
 
@@ -160,13 +145,13 @@ def report(y: np.ndarray, predicted: np.ndarray, classes: tuple[str, ...]) -> di
 # -------------------------------------------------------------------------------------------- main steps
 
 def posture_experiment(args, cache, log) -> tuple[dict, object]:
-    from babymon.vision.posture import PostureModel
     from babymon.vision.pipeline import best_face
     from babymon.vision.pose import CROP_BODY_MARGIN, Pose, body_box
-    from babymon.vision.posture_extract import DEFAULT_CACHE
-    from babymon.vision.posture_extract import with_faces as image_features
+    from babymon.vision.posture import PostureModel
     from babymon.vision.posture_face import N_FACE_FEATURES, face_features, mirror_face
     from babymon.vision.posture_features import keypoint_features, mirror_keypoints
+    from babymon_lab.vision.posture_extract import DEFAULT_CACHE
+    from babymon_lab.vision.posture_extract import with_faces as image_features
 
     classes = IMAGE_CLASSES
     posture = split_images(read_posture_images(args.data), args.seed)
@@ -406,8 +391,8 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
 def side_experiment(args, cache, log, model) -> tuple[dict, object]:
     """Side vs lying (supine + prone) on MediaPipe rows; the gate chosen so few lying val images become side."""
     from babymon.vision.posture import SideModel
-    from babymon.vision.posture_extract import image_features
     from babymon.vision.posture_features import side_features
+    from babymon_lab.vision.posture_extract import image_features
 
     folder = args.data / KEYPOINTS_DIR
     train_points, train_labels = read_keypoint_rows(folder / "data_raw.csv")
@@ -454,7 +439,7 @@ def presence_experiment(args, cache, log) -> tuple[dict, object]:
     """Presence from keypoint confidences alone, and with the body crop's embedding; ships the latter when it
     is better on held-out false alarms at the same recall target."""
     from babymon.vision.pose import PresenceModel, presence_features
-    from babymon.vision.posture_extract import DEFAULT_CACHE, image_features, presence_records
+    from babymon_lab.vision.posture_extract import DEFAULT_CACHE, image_features, presence_records
 
     items = presence_items(args.data)
     items += inpainted_negatives(args.data, (args.cache or DEFAULT_CACHE) / "inpainted")
@@ -601,7 +586,7 @@ def derived_copies(paths: list[Path], folder: Path, make) -> list[Path]:
 def ir_copies(paths: list[Path], folder: Path, seed: int) -> list[Path]:
     """Night-vision look-alikes (``crops.ir_like`` with contrast, brightness and noise drawn per file)."""
     from babymon.vision.crops import ir_like
-    from babymon.vision.occlusion_data import file_seed
+    from babymon_lab.vision.occlusion_data import file_seed
 
     return derived_copies(paths, folder, lambda path, image: ir_like(image, np.random.default_rng([seed, file_seed(path)])))
 
@@ -622,9 +607,9 @@ def external_checks(args, cache, log, model, side) -> dict:
     from collections import Counter
 
     from babymon.analyzers.base import POSTURES
-    from babymon.vision.metrics import classification_report
-    from babymon.vision.posture_extract import DEFAULT_CACHE
-    from babymon.vision.posture_extract import with_faces as image_features
+    from babymon_lab.vision.metrics import classification_report
+    from babymon_lab.vision.posture_extract import DEFAULT_CACHE
+    from babymon_lab.vision.posture_extract import with_faces as image_features
 
     folder = args.cache or DEFAULT_CACHE
     out = {}
@@ -663,9 +648,12 @@ def external_checks(args, cache, log, model, side) -> dict:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from babymon.vision.posture_extract import Cache
+    from babymon_lab.vision.posture_extract import Cache
 
-    args.data = args.data.resolve()
+    # the flags' defaults (babymon_lab.commands leaves them None so that building the parser imports nothing)
+    args.data = (args.data or DEFAULT_DATA).resolve()
+    args.out = args.out or DEFAULT_OUT
+    args.seed = SPLIT_SEED if args.seed is None else args.seed
     if not (args.data / "vision" / "infant_posture").is_dir():
         print(f"babymon: --data {args.data}: no vision/infant_posture there", file=sys.stderr)
         return 2
@@ -701,8 +689,10 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m babymon.vision.posture_train")
-    add_train_arguments(parser)
+    from babymon_lab.commands import add_posture_train_arguments
+
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.posture_train")
+    add_posture_train_arguments(parser)
     return train_command(parser.parse_args(argv))
 
 

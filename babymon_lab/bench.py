@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from babymon.synthetic_clip import make_clip
+from babymon_lab.synthetic_clip import make_clip
 
 TARGET_CPU_PERCENT = 25.0  # of one core, all cameras together, outside the models
 TARGET_P95_MS = 100.0
@@ -162,6 +162,14 @@ def run_benchmark(args) -> int:
             broker.terminate()
             broker.wait(5)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def bench_command(args) -> int:
+    """``babymon bench``: :func:`run_benchmark` with the daemon's log format (WARNING unless ``--log-level``)."""
+    from babymon.cli import setup_logging
+
+    setup_logging(args.log_level or "WARNING")
+    return run_benchmark(args)
 
 
 def _sleep_with_progress(seconds: float) -> None:

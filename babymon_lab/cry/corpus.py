@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from babymon.cry.audio_io import load_audio
-from babymon.cry.dataset import NOISE_SPAN, Clip, background_recordings, default_audio_root, list_clips
 from babymon.cry.features import log_mel
-from babymon.cry.mixing import NOISE_KINDS, NoiseBank, mix_at_snr
 from babymon.cry.windows import clip_windows, rms_db
+from babymon_lab.cry.audio_io import load_audio
+from babymon_lab.cry.dataset import NOISE_SPAN, Clip, background_recordings, default_audio_root, list_clips
+from babymon_lab.cry.mixing import NOISE_KINDS, NoiseBank, mix_at_snr
 
 DEFAULT_CACHE = Path("/tmp/babymon_cry_cache")
 CORPUS_VERSION = 3
@@ -192,11 +192,11 @@ def compute_yamnet_scores(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE
 def compute_synthetic(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_root: Path | None = None,
                       per_kind: int = 40) -> dict[str, np.ndarray]:
     """Per-window log-mel and all YAMNet scores of the split's synthetic sirens, melodies and crowd babble
-    (and cries over them): see :mod:`babymon.cry.synthetic`. Same layout as :func:`compute_features`."""
+    (and cries over them): see :mod:`babymon_lab.cry.synthetic`. Same layout as :func:`compute_features`."""
     from tqdm import tqdm
 
-    from babymon.cry.synthetic import build_synthetic
     from babymon.cry.yamnet import Yamnet
+    from babymon_lab.cry.synthetic import build_synthetic
 
     audio_root = audio_root or default_audio_root()
     clips = list_clips(audio_root)

@@ -1,13 +1,13 @@
 """Time the locator and the posture classifier per frame (prints numbers; no pass/fail).
 
-    python -m babymon.vision.posture_bench [--data ../shared/data] [--images 80] [--size 640x480]
-    python -m babymon.vision.posture_bench --manifest posture_test.csv     # accuracy of locator + posture only
+    python -m babymon_lab.vision.posture_bench [--data ../shared/data] [--images 80] [--size 640x480]
+    python -m babymon_lab.vision.posture_bench --manifest posture_test.csv     # accuracy of locator + posture only
 
 Runs over held-out infant_posture photos resized to ``--size``: one MoveNet pass, the crop embedding,
 ``BabyLocator.locate`` (1–2 MoveNet passes + embedding + presence) and ``PostureClassifier.predict`` (embedding
 reused), one thread each. Medians and means in ms, and how often the locator ran its second (upright) pass.
 
-With ``--manifest`` (``path,label`` as written by ``python -m babymon.vision.posture_data manifest``) it instead
+With ``--manifest`` (``path,label`` as written by ``python -m babymon_lab.vision.posture_data manifest``) it instead
 scores this part alone (no face detector, no face state; a photo where no baby is found still gets the
 classifier's answer, and is counted under ``not_present``) and prints one JSON object.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babymon.vision.posture_data import DEFAULT_DATA, read_posture_images, split_images
+from babymon_lab.vision.posture_data import DEFAULT_DATA, read_posture_images, split_images
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     from babymon.vision.pose import BabyLocator, body_crop, upright_turns
     from babymon.vision.posture import PostureClassifier
 
-    parser = argparse.ArgumentParser(prog="python -m babymon.vision.posture_bench")
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.posture_bench")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--images", type=int, default=80)
     parser.add_argument("--size", default="640x480", help="WIDTHxHEIGHT the photos are resized to")
@@ -82,9 +82,9 @@ def score_manifest(manifest: Path) -> int:
     import cv2
 
     from babymon.analyzers.base import POSTURES
-    from babymon.vision.metrics import classification_report
     from babymon.vision.pose import BabyLocator
     from babymon.vision.posture import PostureClassifier
+    from babymon_lab.vision.metrics import classification_report
 
     with manifest.open(newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -9,7 +9,7 @@ file, on 23 adult faces pasted on a grey 640×480 canvas (``face_mask_adult``, t
 anchors give boxes at mean IoU 0.87 with YuNet's and 1 detection off the face; LeakyReLU + large anchors give
 IoU 0.35 and 45 detections off the face. ``tests/test_retinaface.py`` checks the box on a real infant photo.
 
-Only the export step (:mod:`babymon.vision.retinaface_export`) imports this module; inference runs the exported
+Only the export step (:mod:`babymon_lab.vision.retinaface_export`) imports this module; inference runs the exported
 ONNX graph without torch. The network maps a BGR image minus the mean (104, 117, 123), as a float tensor
 ``(N, 3, H, W)``, to three tensors over all anchors (2 per cell at strides 8, 16 and 32, in the order of
 :func:`babymon.vision.retinaface_priors.priors`): box offsets ``(N, A, 4)``, face probabilities after softmax

@@ -1,6 +1,6 @@
 """Per-frame posture counts on a video clip (a sanity check, never training data).
 
-    python -m babymon.vision.posture_clip VIDEO [VIDEO ...] [--fps 5] [--width 640] [--model-dir DIR]
+    python -m babymon_lab.vision.posture_clip VIDEO [VIDEO ...] [--fps 5] [--width 640] [--model-dir DIR]
 
 Samples each clip at ``--fps``, resizes frames to ``--width`` pixels wide, and runs what the vision pipeline
 runs for posture: ``BabyLocator.locate`` → ``YuNetDetector().detect`` → the best face on the baby →
@@ -50,7 +50,7 @@ def located_frames(video: Path, fps: float, width: int, cache=None, progress: bo
     from babymon.vision.face import YuNetDetector
     from babymon.vision.pipeline import best_face
     from babymon.vision.pose import BabyLocator
-    from babymon.vision.posture_extract import Cache
+    from babymon_lab.vision.posture_extract import Cache
 
     cache = cache or Cache()
     frames = sample_frames(video, fps, width)
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     from babymon.analyzers.base import POSTURES
     from babymon.vision.posture import PostureClassifier
 
-    parser = argparse.ArgumentParser(prog="python -m babymon.vision.posture_clip")
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.posture_clip")
     parser.add_argument("videos", nargs="+", type=Path)
     parser.add_argument("--fps", type=float, default=5.0)
     parser.add_argument("--width", type=int, default=640)

@@ -1,4 +1,4 @@
-"""Command-line handlers for ``babymon train cry``, ``babymon eval cry`` and ``babymon bench-cry``."""
+"""Handlers of ``babymon train cry``, ``eval cry`` and ``bench-cry`` (their flags: :mod:`babymon_lab.commands`)."""
 
 from __future__ import annotations
 
@@ -15,33 +15,10 @@ from babymon.analyzers.base import AnalyzerUnavailable
 EXIT_BAD_INPUT = 2
 
 
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("cry")
-    group.add_argument("--data", type=Path, help="audio data root (default: ../shared/data/audio)")
-    group.add_argument("--out", type=Path, help="where weights and metrics.json go (default: models/cry)")
-    group.add_argument("--seed", type=int, default=0)
-    group.add_argument("--cnn-epochs", type=int, default=10)
-    group.add_argument("--head-epochs", type=int, default=40)
-    group.add_argument("--cache", type=Path, help="feature cache (default: /tmp/babymon_cry_cache)")
-    group.add_argument("--tonal-negatives", type=int, default=0,
-                       help="add N synthetic siren/melody clips as CNN negatives (tried; did not help, see model card)")
-    group.add_argument("--compare-only", action="store_true",
-                       help="no training: re-score the weights already in --out and rewrite metrics/config")
-
-
-def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("cry")
-    group.add_argument("--model", choices=["default", "logmel_cnn_yamnet", "logmel_cnn_yamnet_fusion", "logmel_cnn",
-                                           "yamnet_head", "yamnet_zero_shot"],
-                       default="default", help="which cry model (default: the shipped one)")
-    group.add_argument("--skip-unreadable", action="store_true",
-                       help="skip files that cannot be read or have no audio track (listed under 'skipped')")
-
-
 def train_cry(args: argparse.Namespace) -> int:
-    from babymon.cry.corpus import DEFAULT_CACHE
     from babymon.cry.model import CRY_MODEL_DIR
-    from babymon.cry.train import compare, comparison_table, train
+    from babymon_lab.cry.corpus import DEFAULT_CACHE
+    from babymon_lab.cry.train import compare, comparison_table, train
 
     out = args.out or CRY_MODEL_DIR
     if args.compare_only:
@@ -56,9 +33,9 @@ def train_cry(args: argparse.Namespace) -> int:
 
 
 def eval_cry(args: argparse.Namespace) -> int:
-    from babymon.cry.audio_io import AudioFileError
-    from babymon.cry.evaluate import ManifestError, evaluate_manifest
     from babymon.cry.model import CryModel
+    from babymon_lab.cry.audio_io import AudioFileError
+    from babymon_lab.cry.evaluate import ManifestError, evaluate_manifest
 
     if not args.manifest:
         print("babymon: eval cry needs --manifest CSV", file=sys.stderr)
@@ -87,8 +64,8 @@ def bench_cry(args: argparse.Namespace) -> int:
     from babymon.audio_windows import SAMPLE_RATE, AudioWindower
     from babymon.config import CameraConfig
     from babymon.cry.analyzer import CryAnalyzer
-    from babymon.cry.audio_io import AudioFileError, load_audio
     from babymon.cry.model import CryModel
+    from babymon_lab.cry.audio_io import AudioFileError, load_audio
 
     try:
         model = CryModel(None if args.model == "default" else args.model)

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from babymon.audio_windows import SAMPLE_RATE
-from babymon.cry.audio_io import AudioFileError, load_audio
-from babymon.cry.metrics import at_threshold, clip_score, roc_auc
 from babymon.cry.model import CryModel
 from babymon.cry.windows import clip_windows
+from babymon_lab.cry.audio_io import AudioFileError, load_audio
+from babymon_lab.cry.metrics import at_threshold, clip_score, roc_auc
 
 LABELS = {"cry": 1, "not_cry": 0}
 

@@ -1,7 +1,7 @@
 """Sweep the default's YAMNet prior (weight w, floor eps) on the cached validation/test variants.
 
-    python -m babymon.cry.weight_sweep                # validation only: the choice
-    python -m babymon.cry.weight_sweep --test --seed  # then test and the cry seed's 11 clips
+    python -m babymon_lab.cry.weight_sweep                # validation only: the choice
+    python -m babymon_lab.cry.weight_sweep --test --seed  # then test and the cry seed's 11 clips
 
 score = sigmoid(logit(CNN) + w · log(YAMNet "Baby cry" + eps)). For each (w, eps) the threshold gives <= 2 %
 false positives on the real validation clips; the choice (:func:`choose`) uses validation rows only. Needs the
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from babymon.cry.metrics import clip_score, threshold_for_fpr
 from babymon.cry.nets import combine_with_yamnet
+from babymon_lab.cry.metrics import clip_score, threshold_for_fpr
+from babymon_lab.paths import SHARED_DATA
 
 WEIGHTS = (0.5, 0.75, 1.0, 1.5, 2.0)
 FLOORS = (1e-4, 1e-3)
@@ -67,7 +68,7 @@ def sweep(real: dict[str, dict], synthetic: dict[str, dict], cnn: dict[tuple[str
           splits: tuple[str, ...] = ("val",), weights=WEIGHTS, floors=FLOORS) -> list[Row]:
     """Rows for every (floor, weight) and split; ``real``/``synthetic`` map split → the cached arrays,
     ``cnn`` maps (split, "real" | "synthetic") → the CNN's window probabilities."""
-    from babymon.cry.metrics import at_threshold, roc_auc
+    from babymon_lab.cry.metrics import at_threshold, roc_auc
 
     def scores(split: str, kind: str, data: dict, weight: float, floor: float) -> np.ndarray:
         windows = combine_with_yamnet(cnn[(split, kind)], data["yamnet_cry"], weight, floor)
@@ -107,11 +108,11 @@ def markdown(rows: list[Row]) -> str:
 def seed_table(model_dir: Path, seed_dir: Path, thresholds: dict[tuple[float, float], float],
                weights=WEIGHTS, floors=FLOORS) -> str:
     """Clip scores of the cry seed's 11 clips for every (w, eps); ✗ marks a wrong call at that threshold."""
-    from babymon.cry.audio_io import load_audio
     from babymon.cry.features import log_mel
     from babymon.cry.nets import LogMelCnn
     from babymon.cry.windows import clip_windows
     from babymon.cry.yamnet import Yamnet
+    from babymon_lab.cry.audio_io import load_audio
 
     cnn_model, yamnet = LogMelCnn.load(model_dir / "logmel_cnn.npz"), Yamnet()
     raw = []
@@ -135,17 +136,17 @@ def seed_table(model_dir: Path, seed_dir: Path, thresholds: dict[tuple[float, fl
 def main(argv: list[str] | None = None) -> None:
     from threadpoolctl import threadpool_limits
 
-    from babymon.cry.corpus import compute_features, compute_synthetic
     from babymon.cry.model import CRY_MODEL_DIR
     from babymon.cry.nets import LogMelCnn
-    from babymon.cry.train import _predict_batches
+    from babymon_lab.cry.corpus import compute_features, compute_synthetic
+    from babymon_lab.cry.train import _predict_batches
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test", action="store_true", help="also the test split (after the validation choice)")
     parser.add_argument("--seed", action="store_true", help="also the cry seed's 11 clips")
     parser.add_argument("--model-dir", type=Path, default=CRY_MODEL_DIR)
     parser.add_argument("--seed-dir", type=Path,
-                        default=Path(__file__).resolve().parents[2].parent / "shared/data/video/cry_fusion_4s_clips")
+                        default=SHARED_DATA / "video/cry_fusion_4s_clips")
     args = parser.parse_args(argv)
     splits = ("val", "test") if args.test else ("val",)
     real = {s: compute_features(s) for s in splits}

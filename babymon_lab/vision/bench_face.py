@@ -1,6 +1,6 @@
 """Milliseconds per 640×480 frame for the face detector, per set of rotation angles.
 
-    python -m babymon.vision.bench_face [--detector yunet|retinaface] [--images DIR] [--frames 40] [--threads 1]
+    python -m babymon_lab.vision.bench_face [--detector yunet|retinaface] [--images DIR] [--frames 40] [--threads 1]
                                         [--max-side N] [--json]
 
 Frames are real images (default: ``infant_face_parts/valid`` from the shared data) resized to 640×480, so the
@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from babymon.vision.eval_face import DETECTORS, build_detector, detector_defaults
-from babymon.vision.manifests import DEFAULT_DATA, FACE_PARTS
+from babymon_lab.vision.eval_face import DETECTORS, build_detector, detector_defaults
+from babymon_lab.vision.manifests import DEFAULT_DATA, FACE_PARTS
 
 ANGLE_SETS = {"upright": (0.0,), "quarters": (0.0, 90.0, 180.0, 270.0),
               "eighths": (0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0)}
@@ -52,7 +52,7 @@ def bench(frames: list, angle_sets: dict[str, tuple[float, ...]] = ANGLE_SETS,
 def main(argv: list[str] | None = None) -> int:
     import cv2
 
-    parser = argparse.ArgumentParser(prog="python -m babymon.vision.bench_face", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.bench_face", description=__doc__.split("\n")[0])
     parser.add_argument("--detector", choices=DETECTORS, default="yunet")
     parser.add_argument("--images", type=Path, default=DEFAULT_DATA / FACE_PARTS / "valid" / "images")
     parser.add_argument("--frames", type=int, default=40)

@@ -1,6 +1,6 @@
 """Which runtime runs the exported RetinaFace fastest: ONNX Runtime or OpenCV's cv2.dnn (1 thread, same images).
 
-    python -m babymon.vision.retinaface_bench [--frames 30] [--rounds 3] [--threads 1] [--json]
+    python -m babymon_lab.vision.retinaface_bench [--frames 30] [--rounds 3] [--threads 1] [--json]
 
 cv2.dnn cannot load the dynamic-shape export (its ONNX importer rejects the FPN's Shape → Resize), so each input
 size gets a fixed-size export too; ONNX Runtime runs both. Network time only (input conversion included, decoding
@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from babymon.models import ModelError
-from babymon.vision.bench_face import load_frames
-from babymon.vision.manifests import DEFAULT_DATA, FACE_PARTS
-from babymon.vision.retinaface_export import OUTPUT_NAMES, SOURCE_MODEL, can_export, export_onnx
+from babymon.vision.retinaface_onnx import OUTPUT_NAMES, SOURCE_MODEL
 from babymon.vision.retinaface_priors import to_input
+from babymon_lab.vision.bench_face import load_frames
+from babymon_lab.vision.manifests import DEFAULT_DATA, FACE_PARTS
+from babymon_lab.vision.retinaface_export import can_export, export_onnx
 
 # (width, height): a 640x480 frame shrunk to the default max_side 320, the same turned a quarter, and full size
 SIZES: tuple[tuple[int, int], ...] = ((320, 240), (240, 320), (640, 480))
@@ -48,7 +49,7 @@ def compare(frames: list[np.ndarray], rounds: int = 3, threads: int = 1) -> list
 
     from babymon.models import find_spec, model_path
     from babymon.vision.retinaface import open_session
-    from babymon.vision.retinaface_net import load_retinaface
+    from babymon_lab.vision.retinaface_net import load_retinaface
 
     cv2.setNumThreads(threads)
     torch.set_num_threads(threads)
@@ -88,7 +89,7 @@ def compare(frames: list[np.ndarray], rounds: int = 3, threads: int = 1) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m babymon.vision.retinaface_bench",
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.retinaface_bench",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=Path, default=DEFAULT_DATA / FACE_PARTS / "valid" / "images")
     parser.add_argument("--frames", type=int, default=30)

@@ -1,6 +1,6 @@
 """Face-state data: real infant photos, seeded occluder composites, a leak-free split, and the eval manifest.
 
-    python -m babymon.vision.occlusion_data manifest OUT_DIR [--split test|train|all] [--data DIR] [--seed N]
+    python -m babymon_lab.vision.occlusion_data manifest OUT_DIR [--split test|train|all] [--data DIR] [--seed N]
 
 writes full-image composites (JPEG) into ``OUT_DIR/images/`` and ``OUT_DIR/occlusion_<split>.csv``
 (``path,label``; paths relative to the CSV; originals are referenced in ../shared/data, never copied) for
@@ -39,8 +39,9 @@ from pathlib import Path
 import numpy as np
 
 from babymon.vision.geometry import Box, area, centre, contains
-from babymon.vision.manifests import photo_prefix, read_yolo
-from babymon.vision.occlusion_occluders import (
+from babymon_lab.paths import SHARED_DATA
+from babymon_lab.vision.manifests import photo_prefix, read_yolo
+from babymon_lab.vision.occlusion_occluders import (
     COVERING_PAINTERS,
     FaceParts,
     paint_cloth,
@@ -57,8 +58,7 @@ BABY, EYE, HEAD, MOUTH, NOSE = 0, 1, 2, 3, 4
 SPLIT_SEED = 20261122
 TEST_FRACTION = 0.2
 MASK_LIMIT = 250
-DEFAULT_DATA = Path(os.environ.get("BABYMON_SHARED_DATA",
-                                  Path(__file__).resolve().parents[2].parent / "shared" / "data"))
+DEFAULT_DATA = Path(os.environ.get("BABYMON_SHARED_DATA", SHARED_DATA))
 
 # HEAD-without-MOUTH photos of infant_face_parts, checked by eye (one contact sheet of all 76 such prefixes):
 # a pacifier in the mouth, or a hand/fist over the mouth. Tubes, tape, bottles and crops were left out.
@@ -273,7 +273,8 @@ def build_manifest(data: Path, out_dir: Path, split: str = "test", seed: int = S
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m babymon.vision.occlusion_data", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.occlusion_data",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["manifest"])
     parser.add_argument("out_dir", type=Path, help="where composites and the CSV go (a temp folder, not the repo)")
     parser.add_argument("--split", choices=["test", "train", "all"], default="test")

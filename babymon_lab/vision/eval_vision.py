@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from babymon.analyzers.base import AnalyzerUnavailable, FACE_STATES, POSTURES
-from babymon.vision.eval_face import ManifestError, read_manifest
-from babymon.vision.metrics import classification_report
+from babymon_lab.vision.eval_face import ManifestError, read_manifest
+from babymon_lab.vision.metrics import classification_report
 
 TASK_LABELS: dict[str, tuple[str, ...]] = {"occlusion": FACE_STATES, "posture": POSTURES}
 
@@ -36,11 +36,13 @@ def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: 
 
     from babymon.vision.analyzer import build_face_detector
     from babymon.vision.pipeline import VisionPipeline
+    from babymon_lab.vision.retinaface_export import prepare
 
     labels = TASK_LABELS[task]
     rows = read_manifest(manifest, labels)
     if not rows:
         raise ManifestError(f"manifest {manifest} has no rows")
+    prepare(face_detector)
     pipeline = VisionPipeline(face_detector=build_face_detector(face_detector))
     truth, predicted, elapsed, failures = [], [], 0.0, []
     for row in tqdm(rows, desc=f"eval {task}", unit="image", disable=not progress):

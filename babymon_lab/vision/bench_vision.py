@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from babymon_lab.paths import SHARED_DATA
+
 STAGES = ("locate", "face", "face_state", "posture")
 
 
@@ -57,6 +59,9 @@ def _pipeline(face_detector: str):
 
 
 def run(frames: list[np.ndarray], workers: int, seconds: float, face_detector: str) -> dict:
+    from babymon_lab.vision.retinaface_export import prepare
+
+    prepare(face_detector)
     pipeline = _pipeline(face_detector)
     for frame in frames[:3]:
         pipeline.analyze(frame)  # warm-up
@@ -102,17 +107,8 @@ def run(frames: list[np.ndarray], workers: int, seconds: float, face_detector: s
     }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--frames", type=int, default=40, help="distinct frames to cycle through")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel pipelines (default: cores)")
-    parser.add_argument("--seconds", type=float, default=15.0, help="length of the throughput run")
-    parser.add_argument("--face-detector", choices=["yunet", "retinaface"], default="yunet")
-    parser.add_argument("--data", default=None, help="shared data folder (default: ../shared/data beside the repo)")
-    parser.add_argument("--json", action="store_true")
-
-
 def bench_vision_command(args: argparse.Namespace) -> int:
-    data = Path(args.data) if args.data else Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    data = Path(args.data) if args.data else SHARED_DATA
     frames, what = load_frames(data, args.frames)
     report = run(frames, max(1, args.workers), args.seconds, args.face_detector)
     report["frames_from"] = what

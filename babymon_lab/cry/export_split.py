@@ -1,6 +1,6 @@
 """Write one split's noisy variants as 16 kHz WAV files plus a ``manifest.csv`` for ``babymon eval cry``.
 
-    python -m babymon.cry.export_split test /tmp/cry_test   # then: babymon eval cry --manifest /tmp/cry_test/manifest.csv
+    python -m babymon_lab.cry.export_split test /tmp/cry_test   # then: babymon eval cry --manifest /tmp/cry_test/manifest.csv
 
 The files are derived from ../shared/data (not redistributable): keep them out of the repository.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from babymon.cry.audio_io import load_audio
-from babymon.cry.corpus import DEFAULT_CACHE, build_split, decode_all
-from babymon.cry.dataset import background_recordings, default_audio_root, list_clips
+from babymon_lab.cry.audio_io import load_audio
+from babymon_lab.cry.corpus import DEFAULT_CACHE, build_split, decode_all
+from babymon_lab.cry.dataset import background_recordings, default_audio_root, list_clips
 
 
 def export_split(split: str, out_dir: Path, audio_root: Path, seed: int = 0, conditions: set[str] | None = None) -> Path:

@@ -23,12 +23,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from babymon.vision.face import DEFAULT_ANGLES, DEFAULT_MAX_SIDE, Face, FaceDetector, RotatingDetector
+from babymon.vision.face import (
+    DEFAULT_ANGLES,
+    DEFAULT_MAX_SIDE,
+    FACE_DETECTORS,
+    Face,
+    FaceDetector,
+    RotatingDetector,
+)
 from babymon.vision.geometry import Box, centre, contains, iou
-from babymon.vision.metrics import classification_report
+from babymon_lab.vision.metrics import classification_report
 
 LABELS = ("face", "no_face")
-DETECTORS = ("yunet", "retinaface")
+DETECTORS = FACE_DETECTORS
 YUNET_SCORE_THRESHOLD = 0.6
 BOX_COLUMNS = ("x1", "y1", "x2", "y2")
 MATCH_IOU = 0.3
@@ -139,7 +146,9 @@ def build_detector(detector: str, angles: Sequence[float], score_threshold: floa
     detector_defaults(detector)  # checks the name
     if detector == "retinaface":
         from babymon.vision.retinaface import RetinaFaceDetector
+        from babymon_lab.vision.retinaface_export import prepare
 
+        prepare(detector)
         return RetinaFaceDetector(angles=angles, score_threshold=score_threshold, max_side=max_side, threads=threads)
     from babymon.vision.face import YuNetDetector
 
@@ -178,19 +187,6 @@ def parse_angles(text: str) -> tuple[float, ...]:
     if not angles:
         raise ValueError("--angles: give at least one angle (0 = upright)")
     return angles
-
-
-def add_eval_arguments(parser) -> None:
-    group = parser.add_argument_group("face")
-    group.add_argument("--angles", default=",".join(f"{a:g}" for a in DEFAULT_ANGLES),
-                       help="rotations (degrees clockwise) the face detector tries (default: %(default)s)")
-    group.add_argument("--detector", choices=DETECTORS, default="yunet",
-                       help="face detector: yunet (fast, default) or retinaface (RetinaFace MobileNet-0.25)")
-    group.add_argument("--score-threshold", type=float, default=None,
-                       help="detector score threshold (default: the detector's own; see babymon/vision/README.md)")
-    group.add_argument("--max-side", type=int, default=None,
-                       help="shrink images to this longer side before detecting; 0 = full size "
-                            f"(default: the detector's own, {DEFAULT_MAX_SIDE} for both)")
 
 
 def eval_face_command(args) -> int:

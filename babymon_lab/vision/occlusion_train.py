@@ -2,7 +2,7 @@
 
     babymon train occlusion [--data ../shared/data] [--out models/occlusion] [--seed N] [--cache DIR] [--no-masks]
 
-1. Photos and split from ``babymon.vision.occlusion_data`` (by photo prefix: Roboflow copies of one photo never
+1. Photos and split from ``babymon_lab.vision.occlusion_data`` (by photo prefix: Roboflow copies of one photo never
    straddle the split). Train groups are split again (15 %, by hash) into fit / validation.
 2. Training crops: every base face as it is (clear), with a seeded pacifier and with two seeded covering occluders
    (cloth, hand, toy, pillow); face-down heads (×4, one per quarter turn); optionally adult faces with/without
@@ -34,7 +34,8 @@ import numpy as np
 
 from babymon.vision.crops import ir_like
 from babymon.vision.face_state import FACE_CLASSES, HEAD_FILE, HEAD_MARGIN, FACE_MARGIN, FaceStateHead
-from babymon.vision.occlusion_data import (
+from babymon_lab.paths import bundled_models
+from babymon_lab.vision.occlusion_data import (
     DEFAULT_DATA,
     SPLIT_SEED,
     Photo,
@@ -46,23 +47,13 @@ from babymon.vision.occlusion_data import (
     split_of,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_OUT = ROOT / "models" / "occlusion"
+DEFAULT_OUT = bundled_models("occlusion")
 C_GRID = (0.003, 0.01, 0.03, 0.1)
 COVERED_RECALL_TARGET = 0.95  # on validation; the card's target is 0.90 on held-out data
 VAL_FRACTION = 0.15
 CACHE_VERSION = "v2"
 COVERED = FACE_CLASSES.index("covered")
 PACIFIER = FACE_CLASSES.index("pacifier")
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder (default ../shared/data)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the model files go (models/occlusion)")
-    parser.add_argument("--seed", type=int, default=SPLIT_SEED, help="split and composite seed")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="embedding cache (default $TMPDIR/babymon-occlusion-cache)")
-    parser.add_argument("--no-masks", action="store_true", help="leave out the adult face-mask photos")
 
 
 # -------------------------------------------------------------------------------------------- crops
@@ -252,7 +243,7 @@ def choose_covered_bias(head: FaceStateHead, x: np.ndarray, y: np.ndarray) -> fl
 
 
 def report(head: FaceStateHead, x: np.ndarray, y: np.ndarray) -> dict:
-    from babymon.vision.metrics import classification_report
+    from babymon_lab.vision.metrics import classification_report
 
     predicted = head.probabilities(x).argmax(axis=1)
     result = classification_report([FACE_CLASSES[i] for i in y], [FACE_CLASSES[i] for i in predicted],
@@ -277,7 +268,10 @@ def train_command(args) -> int:
     from babymon.vision.embedding import ImageEmbedder
 
     started = time.time()
-    seed = args.seed
+    # the flags' defaults (babymon_lab.commands leaves them None so that building the parser imports nothing)
+    args.data = args.data or DEFAULT_DATA
+    args.out = args.out or DEFAULT_OUT
+    args.seed = seed = SPLIT_SEED if args.seed is None else args.seed
     cache = args.cache or Path(tempfile.gettempdir()) / "babymon-occlusion-cache"
     try:
         base, real = face_part_photos(args.data)
@@ -372,9 +366,11 @@ def train_command(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m babymon.vision.occlusion_train",
+    from babymon_lab.commands import add_occlusion_train_arguments
+
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.occlusion_train",
                                      description=__doc__.split("\n")[0])
-    add_train_arguments(parser)
+    add_occlusion_train_arguments(parser)
     return train_command(parser.parse_args(argv))
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from babymon.cry.fusion import Fusion, balanced_weights, feature_matrix, fit_logistic
-from babymon.cry.metrics import roc_auc
+from babymon_lab.cry.metrics import roc_auc
 
 FOLDS = 5
 CANDIDATE_FEATURES: tuple[tuple[str, ...], ...] = (

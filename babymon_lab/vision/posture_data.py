@@ -1,6 +1,6 @@
 """The posture data: which images, which labels, which split (by ``dup_group``), and the held-out manifest.
 
-    python -m babymon.vision.posture_data manifest OUT_DIR [--data DIR] [--split test|val|train]
+    python -m babymon_lab.vision.posture_data manifest OUT_DIR [--data DIR] [--split test|val|train]
 
 writes ``OUT_DIR/posture_<split>.csv`` (``path,label``; paths relative to OUT_DIR, pointing into the shared
 data, nothing copied) for ``babymon eval posture --manifest``: the split's infant_posture photos and its
@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from babymon.vision.manifests import photo_prefix, read_yolo
+from babymon_lab.paths import SHARED_DATA
+from babymon_lab.vision.manifests import photo_prefix, read_yolo
 
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = Path(os.environ.get("BABYMON_SHARED_DATA", ROOT.parent / "shared" / "data"))
+DEFAULT_DATA = Path(os.environ.get("BABYMON_SHARED_DATA", SHARED_DATA))
 POSTURE_DIR = Path("vision/infant_posture")
 KEYPOINTS_DIR = Path("vision/keypoints_csv")
 LABEL_MAP = {"supine": "supine", "safe_supine_in_crib": "supine", "prone": "prone", "sitting": "sitting",
@@ -128,7 +128,7 @@ def write_manifest(data: Path, out_dir: Path, split: str = "test") -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m babymon.vision.posture_data")
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.posture_data")
     sub = parser.add_subparsers(dest="command", required=True)
     manifest = sub.add_parser("manifest", help="write the held-out posture manifest (path,label)")
     manifest.add_argument("out_dir", type=Path)
@@ -241,15 +241,15 @@ def inpainted_negatives(data: Path, out_dir: Path) -> list[PresenceItem]:
 
 def occluded_positives(data: Path, out_dir: Path) -> list[PresenceItem]:
     """Babies whose face is covered or has a pacifier in: the occlusion composites
-    (``babymon.vision.occlusion_data.render``: cloth, hand, toy, pillow, pacifier painted on real
+    (``babymon_lab.vision.occlusion_data.render``: cloth, hand, toy, pillow, pacifier painted on real
     ``infant_face_parts`` photos), one photo per occlusion group, only groups outside the occlusion test split
     (which stays held out for ``babymon eval occlusion``). Without them a close-up whose nose and mouth are
     covered gives MoveNet too few keypoints, and the presence model said "no baby". Written to ``out_dir`` (a
     temp folder, never the repository); variants 11-13 (the occlusion test manifest uses 1-2)."""
     import cv2
 
-    from babymon.vision.occlusion_data import SPLIT_SEED as OCCLUSION_SEED
-    from babymon.vision.occlusion_data import face_part_photos, one_per_group, render, split_of
+    from babymon_lab.vision.occlusion_data import SPLIT_SEED as OCCLUSION_SEED
+    from babymon_lab.vision.occlusion_data import face_part_photos, one_per_group, render, split_of
 
     out_dir.mkdir(parents=True, exist_ok=True)
     base, _ = face_part_photos(data)

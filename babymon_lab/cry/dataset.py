@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from babymon_lab.paths import SHARED_DATA
+
 SPLITS = ("train", "val", "test")
 
 # hand-assigned splits for the few long recordings (too few groups to split by hash)
@@ -29,7 +31,7 @@ NOISE_SPAN = {"train": (0.0, 0.6), "val": (0.6, 0.8), "test": (0.8, 1.0)}
 def default_audio_root() -> Path:
     """``$BABYMON_SHARED_DATA/audio``, else ``../shared/data/audio`` beside the repository."""
     shared = os.environ.get("BABYMON_SHARED_DATA")
-    base = Path(shared) if shared else Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    base = Path(shared) if shared else SHARED_DATA
     return base / "audio"
 
 

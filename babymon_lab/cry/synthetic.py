@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from babymon.cry.mixing import continuous, melody, mix_at_snr, pink, siren
+from babymon_lab.cry.mixing import continuous, melody, mix_at_snr, pink, siren
 
 SYNTHETIC_KINDS = ("siren", "melody", "babble")
 SECONDS = 5.0

@@ -1,0 +1,1 @@
+"""The cry models offline: audio corpus, training, fusion fitting, evaluation, weight sweeps."""
