@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-train system-deps test test-daemon test-ha fuzz demo bench clean
+.PHONY: install install-train system-deps test test-daemon test-unit test-ha lint fuzz demo bench clean
 
 # Home Assistant component tests: their own Python 3.13 virtualenv (HA pins its own paho-mqtt/numpy)
 PYTHON_HA ?= $(shell python3.13 --version >/dev/null 2>&1 && echo python3.13 || echo $(HOME)/.pyenv/versions/3.13.0/bin/python)
@@ -44,6 +44,13 @@ test: test-daemon test-ha
 # the training extras (torch) too: the tests export RetinaFace from its PyTorch weights and cover the lab (babymon_lab)
 test-daemon: install install-train
 	$(VENV)/bin/python -m pytest -q
+
+# the quick ones: pure logic, no services, no ../shared (about 20 s)
+test-unit: install
+	$(VENV)/bin/python -m pytest -q tests/unit
+
+lint: install
+	$(VENV)/bin/ruff check babymon babymon_lab tests scripts custom_components tests_ha
 
 # the property-based tests with many more examples than `make test` runs (a few minutes)
 fuzz: install

@@ -229,7 +229,7 @@ class _SummaryPublisher:
                   f"{', '.join(monitor.coverage.undetectable)}")
 
 
-LAB_COMMANDS = "babymon_lab.commands"  # the only name of the lab in this package (tests/test_layout.py)
+LAB_COMMANDS = "babymon_lab.commands"  # the only name of the lab in this package (tests/models/test_layout.py)
 
 
 def lab_commands() -> ModuleType | None:

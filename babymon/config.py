@@ -33,13 +33,12 @@ from pydantic import (
     model_validator,
 )
 
+from babymon.config_values import parse_duration, parse_size
 from babymon.redact import redact_url  # noqa: F401 - re-exported: the config is where users look for it
 
 CAMERA_KEY = re.compile(r"[a-z0-9][a-z0-9_]{0,62}")  # used with fullmatch: no trailing newline either
 TOPIC_SEGMENT = re.compile(r"^[^/#+\s]+(/[^/#+\s]+)*$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
 class ConfigError(Exception):
@@ -49,16 +48,6 @@ class ConfigError(Exception):
         self.source = source
         self.problems = problems
         super().__init__(f"{source}: invalid configuration\n" + "\n".join(f"  - {p}" for p in problems))
-
-
-def parse_duration(value: Any) -> Any:
-    """Accept seconds as a number, or a string such as ``"30s"``, ``"5m"``, ``"250ms"``, ``"1h"``."""
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(f"'{value}' is not a duration (use seconds, or e.g. '30s', '5m', '250ms')")
-        return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    return value
 
 
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
@@ -232,20 +221,7 @@ class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$", re.IGNORECASE)
-_SIZE_BYTES = {None: 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
-               "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
-
-
-def parse_size(value: Any) -> Any:
-    """Accept bytes as a number, or a string such as ``"500MB"``, ``"2GiB"``."""
-    if isinstance(value, str):
-        match = _SIZE.match(value)
-        if not match:
-            raise ValueError(f"'{value}' is not a size (use bytes, or e.g. '500MB', '2GB')")
-        return int(float(match.group(1)) * _SIZE_BYTES[(match.group(2) or "").lower() or None])
-    return value
 
 
 Bytes = Annotated[int, BeforeValidator(parse_size), Field(ge=0)]

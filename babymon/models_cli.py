@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from babymon import models
+from babymon import models, models_download
 
 EXIT_PROBLEM = 1
 
@@ -91,7 +91,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     failed: list[str] = []
     for spec in specs:
         try:
-            models.download([spec.name], progress=not args.quiet)
+            models_download.download([spec.name], progress=not args.quiet)
         except models.ModelError as exc:
             print(f"babymon: {exc}", file=sys.stderr)
             failed.append(spec.name)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
-
 from babymon.analyzers.base import AudioAnalyzer, Observation
 from babymon.audio_windows import SAMPLE_RATE, AudioWindow
 from babymon.config import CameraConfig

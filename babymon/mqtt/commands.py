@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 
-from babymon.config import parse_duration
+from babymon.config_values import parse_duration
 
 MAX_PAYLOAD = 256  # bytes; the longest valid command is a few dozen
 MAX_SNOOZE = 24 * 3600.0

@@ -208,12 +208,12 @@ def train(out_dir: Path, *, seed: int = 0, cnn_epochs: int = 12, head_epochs: in
     head = _head_module(torch)
     head_epoch = None if not train_head else _fit(torch, head, train_data["embedding"][keep], labels, head_epochs, 256, 2e-3, seed, _no_augment,
                       lambda m: val_auc(lambda d: _torch_predict(torch, m, d["embedding"])), "yamnet_head")
-    head_np = EmbeddingHead(export_head(head))
+    EmbeddingHead(export_head(head))  # the exported head loads
     # (c) the log-mel CNN
     cnn = _cnn_module(torch)
     cnn_epoch = _fit(torch, cnn, cnn_inputs, cnn_labels, cnn_epochs, 64, 3e-3, seed, _spec_augment,
                      lambda m: val_auc(lambda d: _torch_predict(torch, m, d["logmel"])), "logmel_cnn")
-    cnn_np = LogMelCnn(export_cnn(cnn))
+    LogMelCnn(export_cnn(cnn))  # the exported CNN loads
 
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez(out_dir / "logmel_cnn.npz", **export_cnn(cnn))

@@ -64,13 +64,13 @@ def compare(frames: list[np.ndarray], rounds: int = 3, threads: int = 1) -> list
             dnn = cv2.dnn.readNetFromONNX(str(fixed_path))
             sized = [cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames]
 
-            def run_dnn(blob: np.ndarray) -> list[np.ndarray]:
+            def run_dnn(blob: np.ndarray, dnn=dnn) -> list[np.ndarray]:
                 dnn.setInput(blob)
                 return dnn.forward(list(OUTPUT_NAMES))
 
             runners: dict[str, Callable[[np.ndarray], object]] = {
                 "onnxruntime dynamic": lambda blob: dynamic.run(None, {"input": blob}),
-                "onnxruntime fixed": lambda blob: fixed.run(None, {"input": blob}),
+                "onnxruntime fixed": lambda blob, fixed=fixed: fixed.run(None, {"input": blob}),
                 "cv2.dnn fixed": run_dnn,
             }
             blob = to_input(sized[0])

@@ -7,7 +7,7 @@ Face-Detector-1MB-with-landmark, whose RetinaFace-mnet0.25 uses plain ReLU every
 layer names and shapes, so a strict load cannot tell them apart; what tells them apart is the output. With this
 file, on 23 adult faces pasted on a grey 640×480 canvas (``face_mask_adult``, threshold 0.5), ReLU + small
 anchors give boxes at mean IoU 0.87 with YuNet's and 1 detection off the face; LeakyReLU + large anchors give
-IoU 0.35 and 45 detections off the face. ``tests/test_retinaface.py`` checks the box on a real infant photo.
+IoU 0.35 and 45 detections off the face. ``tests/models/test_retinaface.py`` checks the box on a real infant photo.
 
 Only the export step (:mod:`babymon_lab.vision.retinaface_export`) imports this module; inference runs the exported
 ONNX graph without torch. The network maps a BGR image minus the mean (104, 117, 123), as a float tensor

@@ -12,7 +12,7 @@ import pytest
 
 from babymon import cli
 
-UNIT = Path(__file__).resolve().parents[1] / "deploy" / "babymon.service"
+UNIT = Path(__file__).resolve().parents[2] / "deploy" / "babymon.service"
 
 
 def unit_sections() -> configparser.ConfigParser:

@@ -203,7 +203,7 @@ def test_retention_deletes_the_oldest_evidence_first(broker, rtsp, run_daemon, s
 
     for cycle in range(1, 6):
         set_script(script, face_state="covered")
-        wait_until(lambda: len(alerts()) >= cycle, message=f"alert {cycle}")
+        wait_until(lambda n=cycle: len(alerts()) >= n, message=f"alert {cycle}")
         set_script(script, face_state="clear")
         wait_until(lambda: api.get("/api/cameras/nursery/state").json()["danger"] is False, message="cleared")
 

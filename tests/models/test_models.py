@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from babymon import cli, models
+from babymon import cli, models, models_download
 from babymon.analyzers.base import AnalyzerUnavailable
 
 SMALL = "yamnet_class_map"  # 14 kB: cheap to copy around
@@ -163,7 +163,7 @@ def test_bundled_model_is_verified_in_the_repository_models_folder(tmp_path, mon
     monkeypatch.setattr(models, "MANIFEST_PATH", bundled_dir / "manifest.json")
     assert models.model_path("cry_head") == bundled_dir / "cry" / "head.npz"
     assert models.verify()[0].status == "bundled"
-    assert models.download(progress=False)[0].status == "bundled"  # nothing fetched
+    assert models_download.download(progress=False)[0].status == "bundled"  # nothing fetched
     (bundled_dir / "cry" / "head.npz").write_bytes(data + b"!")
     with pytest.raises(models.ModelError, match=r"cry_head.*corrupt.*reinstall or restore"):
         models.model_path("cry_head")
@@ -198,7 +198,7 @@ def test_every_bundled_model_in_the_repository_matches_its_manifest_entry(no_mir
 
 def test_download_copies_from_the_mirror_with_progress(mirror, model_dir):
     out = io.StringIO()
-    [status] = models.download([SMALL], stream=out)
+    [status] = models_download.download([SMALL], stream=out)
     target = model_dir / "yamnet" / "yamnet_class_map.csv"
     assert status.status == "ok" and status.path == target
     assert target.read_bytes() == (mirror / "yamnet" / "yamnet_class_map.csv").read_bytes()
@@ -207,7 +207,7 @@ def test_download_copies_from_the_mirror_with_progress(mirror, model_dir):
     assert list(target.parent.glob(".*.part")) == []
 
     again = io.StringIO()
-    models.download([SMALL], stream=again)
+    models_download.download([SMALL], stream=again)
     assert "already present" in again.getvalue()
 
 
@@ -215,7 +215,7 @@ def test_download_from_a_mirror_without_the_file(tmp_path, model_dir):
     empty = tmp_path / "empty_mirror"
     empty.mkdir()
     with pytest.raises(models.ModelError, match=r"mirror file .*yamnet_class_map.csv does not exist"):
-        models.download([SMALL], progress=False, mirror=empty)
+        models_download.download([SMALL], progress=False, mirror=empty)
 
 
 class _Server:
@@ -262,14 +262,14 @@ DATA = os.urandom(300_000)
 
 @pytest.fixture
 def fast_retries(monkeypatch):
-    monkeypatch.setattr(models, "RETRY_DELAY_S", 0.0)
+    monkeypatch.setattr(models_download, "RETRY_DELAY_S", 0.0)
 
 
 def test_download_over_http(model_dir, no_mirror, fast_retries):
     with _Server({"/m.bin": DATA}) as server:
         spec = _spec("fake", DATA, url=server.url("/m.bin"))
         out = io.StringIO()
-        [status] = models.download(["fake"], specs=[spec], stream=out)
+        [status] = models_download.download(["fake"], specs=[spec], stream=out)
     assert status.status == "ok" and (model_dir / "test" / "fake.bin").read_bytes() == DATA
     assert "fake  0.3/0.3 MB 100% done" in out.getvalue()
     assert server.requests == 1
@@ -279,7 +279,7 @@ def test_http_checksum_mismatch_keeps_nothing(model_dir, no_mirror, fast_retries
     with _Server({"/m.bin": DATA}) as server:
         spec = _spec("fake", DATA, url=server.url("/m.bin"), sha256="f" * 64)
         with pytest.raises(models.ModelError) as excinfo:
-            models.download(["fake"], specs=[spec], stream=io.StringIO())
+            models_download.download(["fake"], specs=[spec], stream=io.StringIO())
     text = str(excinfo.value)
     assert "'fake'" in text and "checksum mismatch" in text and "ffffffffffff" in text
     assert hashlib.sha256(DATA).hexdigest()[:12] in text
@@ -291,15 +291,15 @@ def test_http_404_is_not_retried(model_dir, no_mirror, fast_retries):
     with _Server({}) as server:
         spec = _spec("fake", DATA, url=server.url("/gone.bin"))
         with pytest.raises(models.ModelError, match=r"'fake': download from .*/gone.bin failed: HTTP 404"):
-            models.download(["fake"], specs=[spec], progress=False)
+            models_download.download(["fake"], specs=[spec], progress=False)
     assert server.requests == 1
 
 
 def test_http_server_error_is_retried(model_dir, no_mirror, fast_retries):
-    with _Server({"/m.bin": DATA}, fail_first=models.DOWNLOAD_ATTEMPTS - 1) as server:
+    with _Server({"/m.bin": DATA}, fail_first=models_download.DOWNLOAD_ATTEMPTS - 1) as server:
         spec = _spec("fake", DATA, url=server.url("/m.bin"))
-        [status] = models.download(["fake"], specs=[spec], progress=False)
-    assert status.status == "ok" and server.requests == models.DOWNLOAD_ATTEMPTS
+        [status] = models_download.download(["fake"], specs=[spec], progress=False)
+    assert status.status == "ok" and server.requests == models_download.DOWNLOAD_ATTEMPTS
 
 
 def test_unreachable_server_gives_a_clear_error(model_dir, no_mirror, fast_retries):
@@ -307,7 +307,7 @@ def test_unreachable_server_gives_a_clear_error(model_dir, no_mirror, fast_retri
         url = server.url("/m.bin")
     spec = _spec("fake", DATA, url=url)
     with pytest.raises(models.ModelError, match=r"'fake': download from http://127.0.0.1:\d+/m.bin failed: .*refused"):
-        models.download(["fake"], specs=[spec], progress=False)
+        models_download.download(["fake"], specs=[spec], progress=False)
 
 
 # ------------------------------------------------------------------------------------------------ CLI

@@ -9,7 +9,7 @@ import pytest
 
 from babymon.config import ConfigError, load_config, parse_config, redact_url
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def problems(raw, env=None):

@@ -19,7 +19,7 @@ from tests.conftest import ROOT, wait_until
 from tests.support.browser import Browser, chromium_binary
 from tests.support.http_client import Api
 from tests.support.services import free_port
-from tests.test_http_api import TOKEN, http_config, set_script
+from tests.integration.test_http_api import TOKEN, http_config, set_script
 
 pytestmark = pytest.mark.integration
 
