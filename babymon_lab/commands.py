@@ -32,12 +32,16 @@ def lazy(path: str) -> Handler:
     return run
 
 
+# "occlusion" was the face-state task's name until 0.2; still accepted for one release
+OLD_TASK_NAMES = {"occlusion": "face_state"}
+OLD_NAMES = {"face_state": ["occlusion"]}
+
 TRAIN_TASKS = {"cry": lazy("babymon_lab.cry.commands:train_cry"),
                "posture": lazy("babymon_lab.vision.posture_train:train_command"),
-               "occlusion": lazy("babymon_lab.vision.occlusion_train:train_command")}
+               "face_state": lazy("babymon_lab.vision.face_state_train:train_command")}
 EVAL_TASKS = {"cry": lazy("babymon_lab.cry.commands:eval_cry"),
               "face": lazy("babymon_lab.vision.eval_face:eval_face_command"),
-              "occlusion": lazy("babymon_lab.vision.eval_vision:eval_occlusion_command"),
+              "face_state": lazy("babymon_lab.vision.eval_vision:eval_face_state_command"),
               "posture": lazy("babymon_lab.vision.eval_vision:eval_posture_command")}
 
 
@@ -71,24 +75,24 @@ def add_posture_train_arguments(parser: argparse.ArgumentParser) -> None:
                              "MODEL_CARD.md)")
 
 
-def add_occlusion_train_arguments(parser: argparse.ArgumentParser) -> None:
+def add_face_state_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, help="shared data folder (default ../shared/data)")
-    parser.add_argument("--out", type=Path, help="where the model files go (models/occlusion)")
+    parser.add_argument("--out", type=Path, help="where the model files go (models/face_state)")
     parser.add_argument("--seed", type=int, help="split and composite seed")
     parser.add_argument("--cache", type=Path, default=None,
-                        help="embedding cache (default $TMPDIR/babymon-occlusion-cache)")
+                        help="embedding cache (default $TMPDIR/babymon-face-state-cache)")
     parser.add_argument("--no-masks", action="store_true", help="leave out the adult face-mask photos")
 
 
 TRAIN_ARGUMENTS: list[tuple[str, Callable[[argparse.ArgumentParser], None], str]] = [
     ("cry", add_cry_train_arguments, "the cry models on ../shared/data/audio (log-mel CNN, YAMNet head, fusion)"),
     ("posture", add_posture_train_arguments, "locator presence + posture heads"),
-    ("occlusion", add_occlusion_train_arguments, "face-state head (clear/pacifier/covered/face not visible)"),
+    ("face_state", add_face_state_train_arguments, "face-state head (clear/pacifier/covered/face not visible)"),
 ]
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("task", choices=sorted(EVAL_TASKS))
+    parser.add_argument("task", choices=sorted([*EVAL_TASKS, *OLD_TASK_NAMES]))
     parser.add_argument("--manifest", help="CSV with columns path,label (paths relative to the CSV)")
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     cry = parser.add_argument_group("cry")
@@ -138,13 +142,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model (needs the shared data; training-only extras such as torch)")
     tasks = p.add_subparsers(dest="task", required=True)
     for task, add_arguments, help_text in TRAIN_ARGUMENTS:
-        task_parser = tasks.add_parser(task, help=help_text)
+        task_parser = tasks.add_parser(task, help=help_text, aliases=OLD_NAMES.get(task, []))
         add_arguments(task_parser)
         task_parser.set_defaults(func=TRAIN_TASKS[task])
 
     p = sub.add_parser("eval", help="evaluate a model on a labelled manifest")
     add_eval_arguments(p)
-    p.set_defaults(func=lambda args: EVAL_TASKS[args.task](args))
+    p.set_defaults(func=lambda args: EVAL_TASKS[OLD_TASK_NAMES.get(args.task, args.task)](args))
 
     p = sub.add_parser("bench-cry", help="real-time factor of the cry analyzer (target <= 0.02)")
     p.add_argument("--seconds", type=float, default=60.0, help="seconds of audio to analyse")

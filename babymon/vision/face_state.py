@@ -2,12 +2,12 @@
 
 One square crop of the face (the detector's face box, turned upright with the face's ``angle``) or, when no face
 was detected, of the locator's head box; ONE MobileNet embedding of it (``ImageEmbedder``); a linear softmax
-head on the embedding (``models/occlusion/face_state.npz``, trained by ``babymon train occlusion``; numpy at
+head on the embedding (``models/face_state/face_state.npz``, trained by ``babymon train face_state``; numpy at
 run time, no torch). A covered or face-down face is usually not detected, so the head-box path matters most.
 
 Usage::
 
-    classifier = FaceStateClassifier()                       # models/occlusion/face_state.npz
+    classifier = FaceStateClassifier()                       # models/face_state/face_state.npz
     probs = classifier.predict(frame, face, location.head_box)  # {"clear": .., "pacifier": .., ...}, sums to 1
 """
 
@@ -26,7 +26,8 @@ from babymon.vision.geometry import Box
 from babymon.vision.linear import LinearHead, softmax
 
 FACE_CLASSES: tuple[str, ...] = ("clear", "pacifier", "covered", "face_not_visible")
-MODEL_DIR = bundled_models("occlusion")
+MODEL_DIR = bundled_models("face_state")
+OLD_MODEL_DIR = bundled_models("occlusion")  # the folder's name until 0.2, still read for one release
 HEAD_FILE = "face_state.npz"
 # Margins (fraction of the box's longer side, each side) that put the chin, forehead and an occluder in view.
 # A YuNet face box is ~0.9 × the labelled HEAD box on infant_face_parts, so these give crops of the same extent.
@@ -34,6 +35,13 @@ FACE_MARGIN = 0.15
 HEAD_MARGIN = 0.10
 # Nothing to look at (no face, no head box) but a baby is there: the face is not visible.
 NO_VIEW_PROBS: dict[str, float] = {"clear": 0.02, "pacifier": 0.02, "covered": 0.06, "face_not_visible": 0.90}
+
+
+def default_model_dir() -> Path:
+    """The bundled face-state head: ``models/face_state``, or a head still in the old ``models/occlusion``."""
+    if not (MODEL_DIR / HEAD_FILE).exists() and (OLD_MODEL_DIR / HEAD_FILE).exists():
+        return OLD_MODEL_DIR
+    return MODEL_DIR
 
 
 class FaceStateModelError(AnalyzerUnavailable):
@@ -73,7 +81,7 @@ class FaceStateHead:
     def load(cls, path: Path) -> FaceStateHead:
         path = Path(path)
         if not path.is_file():
-            raise FaceStateModelError(f"face-state head {path} does not exist (run `babymon train occlusion`)")
+            raise FaceStateModelError(f"face-state head {path} does not exist (run `babymon train face_state`)")
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
@@ -123,7 +131,7 @@ class FaceStateClassifier:
     embedder's interpreter): one per camera thread."""
 
     def __init__(self, model_dir: Path | None = None, embedder=None, threads: int = 1):
-        self.head = FaceStateHead.load(Path(model_dir or MODEL_DIR) / HEAD_FILE)
+        self.head = FaceStateHead.load(Path(model_dir or default_model_dir()) / HEAD_FILE)
         if embedder is None:
             from babymon.vision.embedding import ImageEmbedder
 

@@ -1,8 +1,8 @@
-"""``babymon eval occlusion|posture --manifest CSV [--json]``: the whole vision pipeline on labelled images.
+"""``babymon eval face_state|posture --manifest CSV [--json]``: the whole vision pipeline on labelled images.
 
 The manifest is a CSV with columns ``path,label`` (``path`` relative to the CSV file). Labels:
 
-* ``occlusion``: ``clear``, ``pacifier``, ``covered``, ``face_not_visible``, ``no_baby``: compared with the
+* ``face_state`` (old name ``occlusion``): ``clear``, ``pacifier``, ``covered``, ``face_not_visible``, ``no_baby``: compared with the
   pipeline's face state;
 * ``posture``: ``supine``, ``prone``, ``side``, ``sitting``, ``standing``: compared with the pipeline's posture;
   an image where the pipeline finds no baby is predicted ``no_baby`` (a miss, listed in the confusion matrix).
@@ -12,7 +12,7 @@ temporal smoothing). The JSON holds ``n``, ``accuracy``, ``macro_f1`` (over the 
 the manifest, listed in ``macro_f1_labels``: a class with no images has no F1),
 ``per_class`` ({label: {precision, recall, f1, support}}), ``confusion_matrix`` ({"labels", "matrix": rows true,
 columns predicted}) and ``ms_per_image`` (pipeline time per image, decoding excluded), plus ``task``,
-``manifest`` and ``face_detector``; for ``occlusion`` also ``covered_recall`` and ``pacifier_not_flagged`` (the
+``manifest`` and ``face_detector``; for ``face_state`` also ``covered_recall`` and ``pacifier_not_flagged`` (the
 share of pacifier images not called covered).
 """
 
@@ -27,7 +27,7 @@ from babymon.analyzers.base import AnalyzerUnavailable, FACE_STATES, POSTURES
 from babymon_lab.vision.eval_face import ManifestError, read_manifest
 from babymon_lab.vision.metrics import classification_report
 
-TASK_LABELS: dict[str, tuple[str, ...]] = {"occlusion": FACE_STATES, "posture": POSTURES}
+TASK_LABELS: dict[str, tuple[str, ...]] = {"face_state": FACE_STATES, "posture": POSTURES}
 
 
 def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: bool = True) -> dict:
@@ -52,18 +52,18 @@ def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: 
         started = time.perf_counter()
         result = pipeline.analyze(image)
         elapsed += time.perf_counter() - started
-        guess = result.face_state if task == "occlusion" else (result.posture or "no_baby")
+        guess = result.face_state if task == "face_state" else (result.posture or "no_baby")
         truth.append(row.label)
         predicted.append(guess)
         if guess != row.label:
             failures.append({"path": str(row.path), "label": row.label, "predicted": guess})
-    report_labels = labels if task == "occlusion" else (*labels, "no_baby")
+    report_labels = labels if task == "face_state" else (*labels, "no_baby")
     report = classification_report(truth, predicted, report_labels)
     present = [label for label in labels if label in set(truth)]  # a class absent from the manifest has no F1
     report["macro_f1"] = sum(report["per_class"][label]["f1"] for label in present) / len(present)
     report["macro_f1_labels"] = present
     report["ms_per_image"] = 1000.0 * elapsed / len(rows)
-    if task == "occlusion":
+    if task == "face_state":
         report["covered_recall"] = report["per_class"]["covered"]["recall"]
         pacifier = [p for t, p in zip(truth, predicted, strict=True) if t == "pacifier"]
         report["pacifier_not_flagged"] = (sum(p != "covered" for p in pacifier) / len(pacifier)) if pacifier else None
@@ -78,7 +78,7 @@ def summary(report: dict) -> str:
     for label, stats in report["per_class"].items():
         if stats["support"] or stats["precision"]:
             lines.append(f"  {label:17s} precision={stats['precision']:.3f} recall={stats['recall']:.3f} n={stats['support']}")
-    if report["task"] == "occlusion":
+    if report["task"] == "face_state":
         lines.append(f"  covered recall={report['covered_recall']:.3f} pacifier not flagged={report['pacifier_not_flagged']}")
     return "\n".join(lines)
 
@@ -97,8 +97,8 @@ def _command(task: str, args) -> int:
     return 0
 
 
-def eval_occlusion_command(args) -> int:
-    return _command("occlusion", args)
+def eval_face_state_command(args) -> int:
+    return _command("face_state", args)
 
 
 def eval_posture_command(args) -> int:

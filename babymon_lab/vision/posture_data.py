@@ -241,15 +241,15 @@ def inpainted_negatives(data: Path, out_dir: Path) -> list[PresenceItem]:
 
 def occluded_positives(data: Path, out_dir: Path) -> list[PresenceItem]:
     """Babies whose face is covered or has a pacifier in: the occlusion composites
-    (``babymon_lab.vision.occlusion_data.render``: cloth, hand, toy, pillow, pacifier painted on real
+    (``babymon_lab.vision.face_state_data.render``: cloth, hand, toy, pillow, pacifier painted on real
     ``infant_face_parts`` photos), one photo per occlusion group, only groups outside the occlusion test split
-    (which stays held out for ``babymon eval occlusion``). Without them a close-up whose nose and mouth are
+    (which stays held out for ``babymon eval face_state``). Without them a close-up whose nose and mouth are
     covered gives MoveNet too few keypoints, and the presence model said "no baby". Written to ``out_dir`` (a
     temp folder, never the repository); variants 11-13 (the occlusion test manifest uses 1-2)."""
     import cv2
 
-    from babymon_lab.vision.occlusion_data import SPLIT_SEED as OCCLUSION_SEED
-    from babymon_lab.vision.occlusion_data import face_part_photos, one_per_group, render, split_of
+    from babymon_lab.vision.face_state_data import SPLIT_SEED as OCCLUSION_SEED
+    from babymon_lab.vision.face_state_data import face_part_photos, one_per_group, render, split_of
 
     out_dir.mkdir(parents=True, exist_ok=True)
     base, _ = face_part_photos(data)

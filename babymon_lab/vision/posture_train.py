@@ -586,7 +586,7 @@ def derived_copies(paths: list[Path], folder: Path, make) -> list[Path]:
 def ir_copies(paths: list[Path], folder: Path, seed: int) -> list[Path]:
     """Night-vision look-alikes (``crops.ir_like`` with contrast, brightness and noise drawn per file)."""
     from babymon.vision.crops import ir_like
-    from babymon_lab.vision.occlusion_data import file_seed
+    from babymon_lab.vision.face_state_data import file_seed
 
     return derived_copies(paths, folder, lambda path, image: ir_like(image, np.random.default_rng([seed, file_seed(path)])))
 

@@ -18,13 +18,13 @@ from babymon.vision.face_state import (
     FaceStateModelError,
 )
 from babymon_lab.vision.manifests import read_yolo
-from babymon_lab.vision.occlusion_data import (
+from babymon_lab.vision.face_state_data import (
     SPLIT_SEED,
     face_part_photos,
     render,
     split_of,
 )
-from babymon_lab.vision.occlusion_occluders import paint_cloth, paint_pacifier
+from babymon_lab.vision.face_state_occluders import paint_cloth, paint_pacifier
 from tests.conftest import SHARED_DATA, shared_file
 
 # Held-out (test split) photos, chosen as plain examples: an upright infant face, a face-down overhead shot.

@@ -50,7 +50,7 @@ def test_known_supine_clip_reads_supine_with_a_face_found():
 
 def _held_out_face_down_photos() -> tuple[list[Path], list[Path]]:
     """Face-down photos never trained on: (held out from the posture model, held out from the face-state model)."""
-    from babymon_lab.vision.occlusion_data import face_down_photos, split_of
+    from babymon_lab.vision.face_state_data import face_down_photos, split_of
     from babymon_lab.vision.posture_data import read_face_down_images, split_images
 
     shared_file(FACE_DOWN)  # skips when the data is absent
@@ -72,9 +72,9 @@ def test_held_out_face_down_photos_read_prone_and_face_not_visible(pipeline):
 
 
 def test_held_out_covered_faces_read_covered_and_pacifiers_are_not_flagged(pipeline):
-    """Occluders painted on held-out infant photos (the occlusion test split, as `babymon eval occlusion` scores
+    """Occluders painted on held-out infant photos (the occlusion test split, as `babymon eval face_state` scores
     it): a covered close-up must not read "no baby" or "clear" (it did before presence saw covered faces)."""
-    from babymon_lab.vision.occlusion_data import SPLIT_SEED, face_part_photos, one_per_group, render, split_of
+    from babymon_lab.vision.face_state_data import SPLIT_SEED, face_part_photos, one_per_group, render, split_of
 
     shared_file("vision/infant_face_parts")
     base, _ = face_part_photos(SHARED_DATA)
@@ -105,11 +105,11 @@ def test_eval_posture_on_a_tiny_manifest_gives_the_documented_fields(tmp_path):
     assert sum(map(sum, report["confusion_matrix"]["matrix"])) == 8
 
 
-def test_eval_occlusion_refuses_a_bad_label_naming_the_line(tmp_path):
+def test_eval_face_state_refuses_a_bad_label_naming_the_line(tmp_path):
     image = shared_file(SUPINE_CLIP)  # any existing file: the label is checked first
     manifest = tmp_path / "bad.csv"
     manifest.write_text(f"path,label\n{image},blanket\n")
-    result = subprocess.run([sys.executable, "-m", "babymon", "eval", "occlusion", "--manifest", str(manifest)],
+    result = subprocess.run([sys.executable, "-m", "babymon", "eval", "face_state", "--manifest", str(manifest)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "line 2" in result.stderr and "blanket" in result.stderr

@@ -13,7 +13,7 @@ import pytest
 from babymon.analyzers.base import FACE_STATES
 from babymon_lab.vision.eval_face import read_manifest
 from babymon_lab.vision.manifests import photo_prefix
-from babymon_lab.vision.occlusion_data import (
+from babymon_lab.vision.face_state_data import (
     SPLIT_SEED,
     build_manifest,
     composite,
@@ -22,7 +22,7 @@ from babymon_lab.vision.occlusion_data import (
     main,
     split_of,
 )
-from babymon_lab.vision.occlusion_occluders import COVERING_PAINTERS
+from babymon_lab.vision.face_state_occluders import COVERING_PAINTERS
 from tests.conftest import SHARED_DATA, shared_file
 
 

@@ -1,16 +1,16 @@
 """Face-state data: real infant photos, seeded occluder composites, a leak-free split, and the eval manifest.
 
-    python -m babymon_lab.vision.occlusion_data manifest OUT_DIR [--split test|train|all] [--data DIR] [--seed N]
+    python -m babymon_lab.vision.face_state_data manifest OUT_DIR [--split test|train|all] [--data DIR] [--seed N]
 
 writes full-image composites (JPEG) into ``OUT_DIR/images/`` and ``OUT_DIR/occlusion_<split>.csv``
 (``path,label``; paths relative to the CSV; originals are referenced in ../shared/data, never copied) for
-``babymon eval occlusion --manifest``.
+``babymon eval face_state --manifest``.
 
 Sources (all under ``--data``, default ../shared/data):
 
 * ``vision/infant_face_parts`` (train+valid pooled): photos with exactly one HEAD box holding a MOUTH and a NOSE
   box are the base faces. Each gives a ``clear`` row (the photo as it is), a ``pacifier`` composite and a
-  ``covered`` composite (cloth, hand, toy or pillow; see ``occlusion_occluders``). The Roboflow export holds
+  ``covered`` composite (cloth, hand, toy or pillow; see ``face_state_occluders``). The Roboflow export holds
   augmented copies of a photo (same name before ``.rf.``) in both of its splits, so we split by that prefix.
   Photos with a HEAD but no MOUTH are mostly tubes, tape, bottles or crops: left out, except the few we checked
   by eye (``REAL_PACIFIER`` / ``REAL_HAND_OVER_MOUTH`` below), which are kept as a small real test set.
@@ -41,7 +41,7 @@ import numpy as np
 from babymon.vision.geometry import Box, area, centre, contains
 from babymon_lab.paths import SHARED_DATA
 from babymon_lab.vision.manifests import photo_prefix, read_yolo
-from babymon_lab.vision.occlusion_occluders import (
+from babymon_lab.vision.face_state_occluders import (
     COVERING_PAINTERS,
     FaceParts,
     paint_cloth,
@@ -273,7 +273,7 @@ def build_manifest(data: Path, out_dir: Path, split: str = "test", seed: int = S
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.occlusion_data",
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.face_state_data",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["manifest"])
     parser.add_argument("out_dir", type=Path, help="where composites and the CSV go (a temp folder, not the repo)")
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         manifest = build_manifest(args.data, args.out_dir, args.split, args.seed)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"occlusion_data: {exc}", file=sys.stderr)
+        print(f"face_state_data: {exc}", file=sys.stderr)
         return 1
     with manifest.open() as f:
         labels = [row["label"] for row in csv.DictReader(f)]

@@ -1,8 +1,8 @@
-"""``babymon train occlusion``: fit the face-state head (clear / pacifier / covered / face_not_visible).
+"""``babymon train face_state``: fit the face-state head (clear / pacifier / covered / face_not_visible).
 
-    babymon train occlusion [--data ../shared/data] [--out models/occlusion] [--seed N] [--cache DIR] [--no-masks]
+    babymon train face_state [--data ../shared/data] [--out models/face_state] [--seed N] [--cache DIR] [--no-masks]
 
-1. Photos and split from ``babymon_lab.vision.occlusion_data`` (by photo prefix: Roboflow copies of one photo never
+1. Photos and split from ``babymon_lab.vision.face_state_data`` (by photo prefix: Roboflow copies of one photo never
    straddle the split). Train groups are split again (15 %, by hash) into fit / validation.
 2. Training crops: every base face as it is (clear), with a seeded pacifier and with two seeded covering occluders
    (cloth, hand, toy, pillow); face-down heads (×4, one per quarter turn); optionally adult faces with/without
@@ -35,7 +35,7 @@ import numpy as np
 from babymon.vision.crops import ir_like
 from babymon.vision.face_state import FACE_CLASSES, HEAD_FILE, HEAD_MARGIN, FACE_MARGIN, FaceStateHead
 from babymon_lab.paths import bundled_models
-from babymon_lab.vision.occlusion_data import (
+from babymon_lab.vision.face_state_data import (
     DEFAULT_DATA,
     SPLIT_SEED,
     Photo,
@@ -47,7 +47,7 @@ from babymon_lab.vision.occlusion_data import (
     split_of,
 )
 
-DEFAULT_OUT = bundled_models("occlusion")
+DEFAULT_OUT = bundled_models("face_state")
 C_GRID = (0.003, 0.01, 0.03, 0.1)
 COVERED_RECALL_TARGET = 0.95  # on validation; the card's target is 0.90 on held-out data
 VAL_FRACTION = 0.15
@@ -272,13 +272,13 @@ def train_command(args) -> int:
     args.data = args.data or DEFAULT_DATA
     args.out = args.out or DEFAULT_OUT
     args.seed = seed = SPLIT_SEED if args.seed is None else args.seed
-    cache = args.cache or Path(tempfile.gettempdir()) / "babymon-occlusion-cache"
+    cache = args.cache or Path(tempfile.gettempdir()) / "babymon-face-state-cache"
     try:
         base, real = face_part_photos(args.data)
         down = face_down_photos(args.data)
         masks = [] if args.no_masks else mask_photos(args.data)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"train occlusion: {exc}", file=sys.stderr)
+        print(f"train face_state: {exc}", file=sys.stderr)
         return 1
     embedder = ImageEmbedder(threads=1)
 
@@ -366,11 +366,11 @@ def train_command(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from babymon_lab.commands import add_occlusion_train_arguments
+    from babymon_lab.commands import add_face_state_train_arguments
 
-    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.occlusion_train",
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.face_state_train",
                                      description=__doc__.split("\n")[0])
-    add_occlusion_train_arguments(parser)
+    add_face_state_train_arguments(parser)
     return train_command(parser.parse_args(argv))
 
 
