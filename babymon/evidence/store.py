@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from babymon.analyzers.base import VideoFrame
 from babymon.config import EvidenceConfig
 from babymon.evidence.clips import ClipRecorder
 from babymon.evidence.files import append_line, file_size, unlink_quietly, write_atomic
@@ -153,12 +152,9 @@ class EvidenceStore:
 
     def camera_frame(self, camera: str, analysed: AnalysedFrame) -> None:
         """Every analysed frame, for clips; cheap when clips are off."""
-        self.offer_frame(camera, analysed.frame)
-
-    def offer_frame(self, camera: str, frame: VideoFrame) -> None:
         if self._clips:
             try:
-                self._clips.offer(camera, frame)
+                self._clips.offer(camera, analysed.frame)
             except Exception as exc:  # noqa: BLE001 - a clip is a nicety
                 self._fail(exc, "clip not saved")
 

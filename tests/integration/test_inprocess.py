@@ -40,6 +40,15 @@ async def until(predicate, timeout: float = 15.0, message: str = "condition"):
     raise AssertionError(f"timed out after {timeout} s waiting for {message}")
 
 
+async def stop_and_expect_offline(task: asyncio.Task, watcher) -> None:
+    """Cancel ``task`` (as SIGTERM does) and wait for ``babymon/available: offline`` published after that."""
+    t = time.time()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await until(lambda: [m for m in watcher.on("babymon/available") if m.at >= t and m.text == "offline"],
+                message="offline on stop")
+
+
 async def test_the_mqtt_output_publishes_retained_state_delivers_events_and_takes_commands(broker, watcher):
     commands = Commands()
     output = MqttPublisher(MqttConfig(host=broker.host, port=broker.port, reconnect_initial=0.2),
@@ -62,11 +71,7 @@ async def test_the_mqtt_output_publishes_retained_state_delivers_events_and_take
         assert commands.calls == [("snooze", "nursery", 600.0), ("enabled", "nursery", False)]
         assert output.messages_rejected == 1 and not task.done()
     finally:
-        t = time.time()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    await until(lambda: [m for m in watcher.on("babymon/available") if m.at >= t and m.text == "offline"],
-                message="offline on cancel")
+        await stop_and_expect_offline(task, watcher)
 
 
 async def test_the_daemon_in_process_monitors_serves_health_and_says_offline_when_stopped(broker, watcher, clip,
@@ -97,9 +102,7 @@ async def test_the_daemon_in_process_monitors_serves_health_and_says_offline_whe
                 assert response.status == 200 and (await response.read()).startswith(b"\xff\xd8")
         await until(lambda: [m for m in watcher.on("babymon/nursery/enabled") if m.text == "OFF"], message="OFF")
     finally:
-        t = time.time()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    await until(lambda: [m for m in watcher.on("babymon/available") if m.at >= t and m.text == "offline"],
-                message="offline on stop")
-    assert [m.text for m in watcher.on("babymon/nursery/available")][-1] == "offline"
+        await stop_and_expect_offline(task, watcher)
+    # the camera's offline follows the daemon's on the same connection: wait for its delivery too
+    await until(lambda: [m.text for m in watcher.on("babymon/nursery/available")][-1] == "offline",
+                message="the camera offline on stop")
