@@ -144,4 +144,17 @@ class FaceStateClassifier:
         if crop is None:
             return dict(NO_VIEW_PROBS)
         probs = self.head.probabilities(self.embedder.embed([crop]))[0]
-        return {name: float(p) for name, p in zip(FACE_CLASSES, probs, strict=True)}
+        result = {name: float(p) for name, p in zip(FACE_CLASSES, probs, strict=True)}
+        return result if face is not None else face_unseen(result)
+
+
+def face_unseen(probs: dict[str, float]) -> dict[str, float]:
+    """The face state when the detector found no face (the head box was classified): "clear" and "pacifier"
+    need a face that is seen, so their probability goes to face_not_visible; covered keeps its own (pure).
+    face_not_visible raises no alarm by itself (the face-covered rule holds its last decision), so this never
+    alarms, it only stops a face-down or turned-away baby from reading "clear" (crib_cam: face-down babies read
+    clear in 8 of 17 frames before)."""
+    out = dict(probs)
+    out["face_not_visible"] = out.get("face_not_visible", 0.0) + out.get("clear", 0.0) + out.get("pacifier", 0.0)
+    out["clear"] = out["pacifier"] = 0.0
+    return out

@@ -3,7 +3,7 @@
     location = locator.locate(image, region)          pose model: is a baby here, where is its body and head
     faces    = face_detector.detect(image, region)    YuNet (default) or RetinaFace, at quarter turns
     face     = the best face on the baby (inside its body box when there is one)
-    no baby and no face          → face_state "no_baby", no posture
+    no baby and no confident face → face_state "no_baby", no posture
     otherwise face_state_probs   = face-state classifier on the face (or, when none was found, the head box,
                                    else the body box, else the whole frame: see head_region)
               posture_probs      = posture classifier on the body (and the face found, if any)
@@ -24,6 +24,7 @@ import numpy as np
 
 from babymon.vision.face import Face, FaceDetector, Region, check_image
 from babymon.vision.geometry import Box, centre, contains, region_pixels
+from babymon.vision.posture_face import CONFIDENT_SCORE
 
 if TYPE_CHECKING:
     from babymon.vision.pose import Location
@@ -121,7 +122,10 @@ class VisionPipeline:
         face = best_face(self.face_detector.detect(image, self.region), location.baby_box)
         timings["face"] = _ms_since(started)
 
-        present = location.baby_present or face is not None
+        # Presence comes from the baby's body (the presence model); a face alone counts only when it is a
+        # confident one (a close-up whose body is out of view), never a weak one: on crib_cam, YuNet found faces
+        # of score 0.68 and 0.70 in two empty bassinets.
+        present = location.baby_present or (face is not None and face.score >= CONFIDENT_SCORE)
         pose = location.pose
         result = VisionResult(baby_present=present, presence_score=float(location.presence_score),
                               baby_box=location.baby_box, head_box=location.head_box, face=face,

@@ -224,7 +224,7 @@ def posture_probabilities(model: PostureModel, side: SideModel, keypoints: np.nd
     result = {c: 0.0 for c in POSTURES}
     result.update({c: float(p) for c, p in zip(model.classes, model.probabilities(inputs), strict=True)})
     result = veto_prone(result, frontal_face_seen(face_vector))
-    if pose is not None:
+    if pose is not None and "side" not in model.classes:  # a head that knows side needs no keypoint side model
         result = add_side(result, side.probability(pose))
     total = sum(result.values())
     return {c: result[c] / total for c in POSTURES}

@@ -99,15 +99,24 @@ def write_manifests(frames: Sequence[CribFrame], out_dir: Path) -> list[Path]:
     return written
 
 
-def predict(frames: Sequence[CribFrame], face_detector: str = "yunet", progress: bool = True) -> list[Prediction]:
-    """The shipped vision pipeline on every frame, as a live frame (one frame, no smoothing)."""
+def predict(frames: Sequence[CribFrame], face_detector: str = "yunet", progress: bool = True,
+            posture_models: Path | None = None) -> list[Prediction]:
+    """The vision pipeline on every frame, as a live frame (one frame, no smoothing). ``posture_models``: a
+    folder with posture.npz, side.json and presence.json (``babymon train posture --out``) instead of the shipped."""
     import cv2
     from tqdm import tqdm
 
     from babymon.vision.analyzer import build_face_detector
     from babymon.vision.pipeline import VisionPipeline
 
-    pipeline = VisionPipeline(face_detector=build_face_detector(face_detector))
+    locator = posture = None
+    if posture_models is not None:
+        from babymon.vision.pose import BabyLocator, PresenceModel
+        from babymon.vision.posture import PostureClassifier
+
+        locator = BabyLocator(presence=PresenceModel.load(posture_models / "presence.json"))
+        posture = PostureClassifier(model_dir=posture_models)
+    pipeline = VisionPipeline(locator=locator, posture=posture, face_detector=build_face_detector(face_detector))
     out = []
     for frame in tqdm(frames, desc="crib_cam", unit="frame", disable=not progress):
         image = cv2.imread(str(frame.path), cv2.IMREAD_COLOR)
@@ -223,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("report", help="run the vision pipeline on every frame; scores overall, day/IR, by group")
     r.add_argument("--detector", choices=("yunet", "retinaface"), default="yunet")
     r.add_argument("--json", action="store_true", help="print the report as JSON")
+    r.add_argument("--posture-models", type=Path, help="a posture model folder (default: the shipped models/posture)")
     r.add_argument("--predictions", type=Path, help="also write each frame's prediction to this CSV")
     args = parser.parse_args(argv)
     frames = read_frames(args.data)
@@ -230,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in write_manifests(frames, args.out_dir):
             print(path)
         return 0
-    predictions = predict(frames, args.detector, progress=sys.stderr.isatty())
+    predictions = predict(frames, args.detector, progress=sys.stderr.isatty(), posture_models=args.posture_models)
     if args.predictions:
         write_predictions(args.predictions, frames, predictions)
     result = report(frames, predictions)

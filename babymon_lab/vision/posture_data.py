@@ -38,7 +38,8 @@ POSTURE_DIR = Path("vision/infant_posture")
 KEYPOINTS_DIR = Path("vision/keypoints_csv")
 LABEL_MAP = {"supine": "supine", "safe_supine_in_crib": "supine", "prone": "prone", "sitting": "sitting",
              "standing": "standing", "climbing": "standing"}
-IMAGE_CLASSES = ("supine", "prone", "sitting", "standing")  # the classes images exist for
+IMAGE_CLASSES = ("supine", "prone", "sitting", "standing")  # the classes web photos exist for
+OVERHEAD_CLASSES = ("supine", "prone", "side", "sitting", "standing")  # with the labelled overhead photos
 SPLIT_FRACTIONS = (0.70, 0.15, 0.15)  # train, val, test: fractions of dup_groups
 SPLIT_SEED = 20260522
 # MediaPipe pose landmark index for each COCO-17 keypoint (nose, eyes, ears, shoulders ... ankles).
@@ -49,8 +50,9 @@ CSV_LABELS = {"1": "supine", "2": "side", "3": "prone"}
 @dataclass(frozen=True)
 class PostureImage:
     path: Path  # absolute
-    label: str  # one of IMAGE_CLASSES
-    group: str  # dup_group
+    label: str  # one of IMAGE_CLASSES or OVERHEAD_CLASSES
+    group: str  # dup_group (infant_posture) or overhead/<n> (read_overhead_images)
+    source: str = "infant_posture"  # or "face_down", "overhead_labelled"
 
 
 def read_posture_images(data: Path = DEFAULT_DATA) -> list[PostureImage]:
@@ -226,16 +228,45 @@ def inpainted_negatives(data: Path, out_dir: Path) -> list[PresenceItem]:
         if not babies:
             continue
         if not target.is_file():
-            small = cv2.resize(image, (width // 4, height // 4), interpolation=cv2.INTER_AREA)
-            mask = np.zeros(small.shape[:2], dtype=np.uint8)
-            for b in babies:
-                cv2.rectangle(mask, (int(b[0] / 4), int(b[1] / 4)), (int(np.ceil(b[2] / 4)), int(np.ceil(b[3] / 4))),
-                              255, thickness=-1)
-            filled = cv2.inpaint(small, mask, 5, cv2.INPAINT_TELEA)
-            filled = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
-            cv2.imwrite(str(target), filled)
+            cv2.imwrite(str(target), inpaint_boxes(image, babies))
         items.append(PresenceItem(target, None, False, "infant_detection inpainted",
                                   f"{DETECTION_DIR.name}/{photo_prefix(image_path.name)}"))
+    return items
+
+
+def inpaint_boxes(image: np.ndarray, boxes: list) -> np.ndarray:
+    """``image`` with ``boxes`` (pixels) filled by OpenCV inpainting (Telea) at ¼ size, enlarged back."""
+    import cv2
+
+    height, width = image.shape[:2]
+    small = cv2.resize(image, (max(1, width // 4), max(1, height // 4)), interpolation=cv2.INTER_AREA)
+    mask = np.zeros(small.shape[:2], dtype=np.uint8)
+    for b in boxes:
+        cv2.rectangle(mask, (int(b[0] / 4), int(b[1] / 4)), (int(np.ceil(b[2] / 4)), int(np.ceil(b[3] / 4))),
+                      255, thickness=-1)
+    filled = cv2.inpaint(small, mask, 5, cv2.INPAINT_TELEA)
+    return cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def empty_crib_negatives(images: list[PostureImage], body_boxes: list, out_dir: Path) -> list[PresenceItem]:
+    """The ``infant_posture`` crib photos (``safe_supine_in_crib``: rails, mattress, bedding) with the baby
+    inpainted out of its pose body box (``body_boxes``, pixels, grown 25 % each side; None = no pose, photo
+    skipped): empty cribs, the scene a monitor watches most nights. Grouped with the photo's dup_group, so the
+    posture split and this one agree. Written to ``out_dir`` (a temp folder, never the repository)."""
+    import cv2
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    items = []
+    for im, box in zip(images, body_boxes, strict=True):
+        if box is None or im.path.parent.name != "safe_supine_in_crib":
+            continue
+        target = out_dir / f"empty_{im.path.name}"
+        if not target.is_file():
+            image = cv2.imread(str(im.path))
+            grow = 0.25 * max(box[2] - box[0], box[3] - box[1])
+            cv2.imwrite(str(target), inpaint_boxes(image, [(box[0] - grow, box[1] - grow, box[2] + grow,
+                                                            box[3] + grow)]))
+        items.append(PresenceItem(target, None, False, "infant_posture empty crib (inpainted)", f"posture/{im.group}"))
     return items
 
 
@@ -276,20 +307,98 @@ def presence_split(group: str, seed: int = SPLIT_SEED) -> str:
 FACE_DOWN_DIR = Path("vision/face_down_vs_not")
 
 
+OVERHEAD_LABELS = Path(__file__).resolve().parent / "labels" / "overhead_posture.csv"
+NEAR_DUPLICATE_BITS = 10  # of 256: average-hash distance (any flip or quarter turn) under which two photos are one
+
+
 def read_face_down_images(data: Path = DEFAULT_DATA) -> list[PostureImage]:
     """``face_down_vs_not`` photos whose only label is class 0 (face down): overhead shots of babies lying on
-    their front, i.e. prone. (Class 1, "not face down", is not used for training: many of those babies are
-    prone with the head turned, others lie on their side; the label does not say which.)"""
-    folder = data / FACE_DOWN_DIR
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} does not exist (is ../shared/data there? use --data)")
-    images = []
-    for label_file in sorted(folder.glob("*/labels/*.txt")):
+    their front, i.e. prone. Grouped as :func:`read_overhead_images` groups them."""
+    return [im for im in read_overhead_images(data, labelled=False)]
+
+
+def read_overhead_images(data: Path = DEFAULT_DATA, labelled: bool = True) -> list[PostureImage]:
+    """The real overhead photos: ``face_down_vs_not`` class 0 (face down → prone) and, with ``labelled``, the
+    ``infant_detection`` and ``face_down_vs_not`` class 1 photos labelled by eye in ``labels/overhead_posture.csv``
+    (supine, prone, side; "unknown" left out). The two sets share photos, so the group (``overhead/<n>``) joins
+    Roboflow copies (same name before ``.rf.``) and near-duplicates across both sets (:func:`near_duplicate_groups`),
+    so one photo never lands in two splits. Each photo keeps its own label (the same photo seen twice was sometimes
+    labelled side once and supine or prone once: a real ambiguity, kept), except that a labelled photo in a group
+    with a face-down photo and not labelled prone is left out (the dataset's face-down label wins)."""
+    face_down_dir, detection_dir = data / FACE_DOWN_DIR, data / DETECTION_DIR
+    if not face_down_dir.is_dir():
+        raise FileNotFoundError(f"{face_down_dir} does not exist (is ../shared/data there? use --data)")
+    face_down, by_prefix = [], {}
+    for label_file in sorted(face_down_dir.glob("*/labels/*.txt")):
         classes = {line.split()[0] for line in label_file.read_text().splitlines() if line.strip()}
         image = label_file.parent.parent / "images" / (label_file.stem + ".jpg")
-        if classes == {"0"} and image.is_file():
-            images.append(PostureImage(path=image, label="prone", group=f"face_down/{photo_prefix(image.name)}"))
+        if image.is_file():
+            by_prefix.setdefault(("face_down_vs_not", photo_prefix(image.name)), []).append(image)
+            if classes == {"0"}:
+                face_down.append(image)
+    for image in sorted(detection_dir.glob("*/images/*.jpg")):
+        by_prefix.setdefault(("infant_detection", photo_prefix(image.name)), []).append(image)
+    group = near_duplicate_groups(sorted(p for paths in by_prefix.values() for p in paths))
+    images = [PostureImage(path=p, label="prone", group=f"overhead/{group[p]}", source="face_down") for p in face_down]
+    if not labelled:
+        return images
+    labels = {}
+    with OVERHEAD_LABELS.open(newline="") as handle:
+        for n, row in enumerate(csv.DictReader(handle), start=2):
+            if row["posture"] not in ("supine", "prone", "side", "unknown"):
+                raise ValueError(f"{OVERHEAD_LABELS} line {n}: unknown posture {row['posture']!r}")
+            for path in by_prefix.get((row["dataset"], row["photo"]), []):
+                labels[path] = row["posture"]
+    face_down_groups = {group[p] for p in face_down}
+    images += [PostureImage(path=p, label=label, group=f"overhead/{group[p]}", source="overhead_labelled")
+               for p, label in sorted(labels.items())
+               if label != "unknown" and p not in set(face_down) and (label == "prone" or group[p] not in face_down_groups)]
     return images
+
+
+def average_hashes(paths: list[Path]) -> np.ndarray:
+    """(N, 8, 256) booleans: the 16×16 average hash of each image under the 8 flips and quarter turns."""
+    import cv2
+
+    out = np.zeros((len(paths), 8, 256), dtype=bool)
+    for i, path in enumerate(paths):
+        small = cv2.resize(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), (16, 16), interpolation=cv2.INTER_AREA)
+        for k in range(8):
+            view = np.rot90(small, k % 4)
+            view = view[:, ::-1] if k >= 4 else view
+            out[i, k] = (view > view.mean()).reshape(-1)
+    return out
+
+
+def near_duplicate_groups(paths: list[Path], bits: int = NEAR_DUPLICATE_BITS) -> dict[Path, int]:
+    """Each path → a group number: Roboflow copies (same folder prefix) and photos whose average hashes are
+    within ``bits`` of each other under some flip or turn are one group (union-find)."""
+    parent = list(range(len(paths)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(i: int, j: int) -> None:
+        parent[root(i)] = root(j)
+
+    first: dict[tuple[str, str], int] = {}
+    for i, path in enumerate(paths):
+        key = (path.parent.parent.parent.name, photo_prefix(path.name))
+        if key in first:
+            join(i, first[key])
+        first.setdefault(key, i)
+    hashes = average_hashes(paths)
+    upright = hashes[:, 0, :].astype(np.int16)
+    for k in range(8):
+        view = hashes[:, k, :].astype(np.int16)
+        distance = upright @ (1 - view).T + (1 - upright) @ view.T  # Hamming distance, all pairs
+        for i, j in zip(*np.nonzero(distance <= bits), strict=True):
+            if i < j:
+                join(int(i), int(j))
+    return {path: root(i) for i, path in enumerate(paths)}
 
 
 if __name__ == "__main__":

@@ -26,14 +26,17 @@ from babymon_lab.paths import bundled_models
 from babymon_lab.vision.posture_data import (
     DEFAULT_DATA,
     IMAGE_CLASSES,
+    OVERHEAD_CLASSES,
     KEYPOINTS_DIR,
     SPLIT_SEED,
+    empty_crib_negatives,
     inpainted_negatives,
     occluded_positives,
     presence_items,
     presence_split,
     read_face_down_images,
     read_keypoint_rows,
+    read_overhead_images,
     read_posture_images,
     split_images,
 )
@@ -43,7 +46,7 @@ C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 ALPHA_GRID = (0.2, 0.35, 0.5, 0.65, 0.8)
 FACE_WEIGHTS = (1.0, 3.0, 10.0)  # multiplier on the standardised face columns (weaker L2 penalty), chosen on val
 PRONE_RECALL_TARGET = 0.95  # on val (colour + IR look-alikes); the issue's target is 0.90 on unseen data: margin
-LYING_CLASSES = ("supine", "prone")
+LYING_CLASSES = ("supine", "prone", "side")
 MACRO_F1_TIE = 0.005  # val macro-F1 differences below this (about one photo of 235) are ties
 PRESENCE_RECALL_TARGET = 0.99  # on out-of-fold training scores; missing a baby is the dangerous error
 
@@ -80,8 +83,9 @@ def macro_f1(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
         tp = np.sum((truth == k) & (predicted == k))
         fp = np.sum((truth != k) & (predicted == k))
         fn = np.sum((truth == k) & (predicted != k))
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return float(np.mean(f1s))
+        if tp + fp + fn:  # a class neither present nor predicted has no F1
+            f1s.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(f1s)) if f1s else 0.0
 
 
 def prone_bias(logits: np.ndarray, y: np.ndarray, prone: int, target: float = PRONE_RECALL_TARGET) -> float:
@@ -153,20 +157,24 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
     from babymon_lab.vision.posture_extract import DEFAULT_CACHE
     from babymon_lab.vision.posture_extract import with_faces as image_features
 
-    classes = IMAGE_CLASSES
+    use_overhead = not getattr(args, "no_overhead", False)
+    classes = OVERHEAD_CLASSES if use_overhead else IMAGE_CLASSES
+    log(f"  classes {classes}: {'with' if use_overhead else 'without'} the labelled overhead photos")
     posture = split_images(read_posture_images(args.data), args.seed)
-    face_down = split_images(read_face_down_images(args.data), args.seed)
-    splits = {name: posture[name] + face_down[name] for name in posture}
+    overhead = split_images(read_overhead_images(args.data) if use_overhead else read_face_down_images(args.data),
+                            args.seed)
+    splits = {name: posture[name] + overhead[name] for name in posture}
     feats = {name: image_features([im.path for im in rows], cache) for name, rows in splits.items()}
     labels = {name: np.array([classes.index(im.label) for im in rows]) for name, rows in splits.items()}
-    is_face_down = {name: np.array([im.group.startswith("face_down/") for im in rows]) for name, rows in splits.items()}
+    is_face_down = {name: np.array([im.source == "face_down" for im in rows]) for name, rows in splits.items()}
+    is_overhead = {name: np.array([im.source != "infant_posture" for im in rows]) for name, rows in splits.items()}
     rot_folder = (args.cache or DEFAULT_CACHE)
-    # Turned copies (90°, 180°, 270°) of the infant_posture training photos, and val turned 90°.
-    turned = {turns: image_features(rotated_copies([im.path for im in posture["train"]],
+    # Turned copies (90°, 180°, 270°) of the training photos, and val turned 90°.
+    turned = {turns: image_features(rotated_copies([im.path for im in splits["train"]],
                                                    rot_folder / f"rot{90 * turns}", turns), cache)
               for turns in (1, 2, 3)}
     val_turned = image_features(rotated_copies([im.path for im in posture["val"]], rot_folder / "rot90", 1), cache)
-    posture_train_labels = np.array([classes.index(im.label) for im in posture["train"]])
+    posture_train_labels = labels["train"]
 
     def stack(feature_list, mirrored: bool = False) -> dict[str, np.ndarray]:
         kp, whole, box, face = [], [], [], []
@@ -196,17 +204,24 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
     ir = {name: image_features(ir_copies([im.path for im in rows], rot_folder / f"ir_{name}", args.seed), cache)
           for name, rows in splits.items()}
 
-    def training_set(policy: str, with_ir: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Originals and mirrors, IR look-alikes and their mirrors (``with_ir``), plus turned copies of the
-        classes ``policy`` names ("none", "lying", "all")."""
+    crib = {name: image_features(crib_copies([im.path for im in rows], rot_folder / f"crib_{name}", args.seed), cache)
+            for name, rows in splits.items()}
+
+    def training_set(policy: str, with_ir: bool = True, with_crib: bool = False) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Originals and mirrors, IR look-alikes and their mirrors (``with_ir``), crib-camera look-alikes and
+        their mirrors (``with_crib``), plus turned copies of the classes ``policy`` names ("none", "lying", "all")."""
         parts = [stack(feats["train"]), stack(feats["train"], mirrored=True)]
         ys = [labels["train"], labels["train"]]
         if with_ir:
             parts += [stack(ir["train"]), stack(ir["train"], mirrored=True)]
             ys += [labels["train"], labels["train"]]
+        if with_crib:
+            parts += [stack(crib["train"]), stack(crib["train"], mirrored=True)]
+            ys += [labels["train"], labels["train"]]
         if policy != "none":
             keep = np.isin(posture_train_labels, [classes.index(c) for c in
-                                                  (("supine", "prone") if policy == "lying" else classes)])
+                                                  ([c for c in LYING_CLASSES if c in classes]
+                                                   if policy == "lying" else classes)])
             for turns in (1, 2, 3):
                 parts.append(stack([f for f, k in zip(turned[turns], keep, strict=True) if k]))
                 ys.append(posture_train_labels[keep])
@@ -222,7 +237,8 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
     # camera sees a lying baby at any angle; no camera sees a sitting or standing baby turned sideways, so
     # turned sitting/standing photos are not a case to optimise for), with the early-fusion head on the crop.
     augmentation = {}
-    lying_rot = np.isin(val_rot_labels, [classes.index(c) for c in LYING_CLASSES])
+    lying_present = [c for c in LYING_CLASSES if c in classes and np.any(val_rot_labels == classes.index(c))]
+    lying_rot = np.isin(val_rot_labels, [classes.index(c) for c in lying_present])
     for policy in ("none", "lying", "all"):
         x, y = training_set(policy)
         head = fit_head(x["concat_box"], y, 0.01, seed=args.seed)
@@ -230,7 +246,7 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
         rot_pred = head.logits(val_rot["concat_box"]).argmax(1)
         f1_rot = macro_f1(val_rot_labels, rot_pred, len(classes))
         lying_recall = float(np.mean([np.mean(rot_pred[val_rot_labels == classes.index(c)] == classes.index(c))
-                                      for c in LYING_CLASSES]))
+                                      for c in lying_present]))
         augmentation[policy] = {"val_macro_f1": f1, "val_rot90_macro_f1": f1_rot,
                                 "val_rot90_lying_mean_recall": lying_recall}
         log(f"  turned copies of {policy:5s} training photos: val macro-F1 {f1:.3f}, val turned 90° {f1_rot:.3f}, "
@@ -253,7 +269,23 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
             f"{ir_choice[with_ir]['val_ir_macro_f1']:.3f}, prone recall {ir_choice[with_ir]['val_ir_prone_recall']:.3f}")
     use_ir = max(ir_choice, key=lambda k: ir_choice[k]["val_macro_f1"] + ir_choice[k]["val_ir_macro_f1"])
     log(f"  IR look-alike copies chosen: {use_ir}")
-    train, y_train = training_set(policy, use_ir)
+    val_crib, test_crib = stack(crib["val"]), stack(crib["test"])
+    crib_choice = {}
+    for with_crib in (False, True):
+        x, y = training_set(policy, use_ir, with_crib)
+        head = fit_head(x["concat_box"], y, 0.01, seed=args.seed)
+        crib_pred = head.logits(val_crib["concat_box"]).argmax(1)
+        crib_choice[with_crib] = {
+            "val_macro_f1": macro_f1(labels["val"], head.logits(val["concat_box"]).argmax(1), len(classes)),
+            "val_crib_macro_f1": macro_f1(labels["val"], crib_pred, len(classes)),
+            "val_crib_prone_recall": float(np.mean(crib_pred[labels["val"] == prone] == prone))}
+        log(f"  crib-camera look-alike copies {'with' if with_crib else 'without':7s}: val macro-F1 "
+            f"{crib_choice[with_crib]['val_macro_f1']:.3f}, val crib look-alikes macro-F1 "
+            f"{crib_choice[with_crib]['val_crib_macro_f1']:.3f}, prone recall "
+            f"{crib_choice[with_crib]['val_crib_prone_recall']:.3f}")
+    use_crib = max(crib_choice, key=lambda k: crib_choice[k]["val_macro_f1"] + crib_choice[k]["val_crib_macro_f1"])
+    log(f"  crib-camera look-alike copies chosen: {use_crib}")
+    train, y_train = training_set(policy, use_ir, use_crib)
 
     heads, val_logits, chosen_c = {}, {}, {}
 
@@ -355,10 +387,14 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
             "C": {k: chosen_c[columns[k]] for k in approach_heads},
             "weights": weights,
             "test": report(labels["test"], test_pred, classes),
-            "test_infant_posture_only": report(labels["test"][~fd], test_pred[~fd], classes),
+            "test_infant_posture_only": report(labels["test"][~is_overhead["test"]], test_pred[~is_overhead["test"]],
+                                               classes),
             "test_face_down_prone_recall": float(np.mean(test_pred[fd] == prone)) if fd.any() else None,
+            "test_overhead": (report(labels["test"][is_overhead["test"]], test_pred[is_overhead["test"]], classes)
+                              if use_overhead else None),
             "test_infant_posture_turned_90": report(test_rot_labels, rot_pred, classes),
             "test_ir_like": report(labels["test"], ir_pred, classes),
+            "test_crib_like": report(labels["test"], (logits_of(test_crib) / temperature + bias).argmax(1), classes),
         }
         models[name] = model
         r = results[name]
@@ -381,7 +417,10 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
                          "per_class": {k: {c: int(np.sum(labels[k] == i)) for i, c in enumerate(classes)}
                                        for k in splits}},
                "augmentation": {"chosen": policy, "compared": augmentation,
-                                "ir_look_alikes": {"chosen": use_ir, "compared": {str(k): v for k, v in ir_choice.items()}}},
+                                "ir_look_alikes": {"chosen": use_ir, "compared": {str(k): v for k, v in ir_choice.items()}},
+                                "crib_look_alikes": {"chosen": use_crib,
+                                                     "compared": {str(k): v for k, v in crib_choice.items()}}},
+               "overhead_photos": use_overhead,
                "approaches": results, "shipped": shipped, "image_crop": crop, "face_heads": face_choice,
                "face_features": "YuNetDetector() (quarter turns, score >= 0.6) on the whole image; best face on "
                                 "the body box as the pipeline picks it; babymon.vision.posture_face"}
@@ -438,7 +477,7 @@ def side_experiment(args, cache, log, model) -> tuple[dict, object]:
 def presence_experiment(args, cache, log) -> tuple[dict, object]:
     """Presence from keypoint confidences alone, and with the body crop's embedding; ships the latter when it
     is better on held-out false alarms at the same recall target."""
-    from babymon.vision.pose import PresenceModel, presence_features
+    from babymon.vision.pose import PresenceModel, body_box, presence_features
     from babymon_lab.vision.posture_extract import DEFAULT_CACHE, image_features, presence_records
 
     items = presence_items(args.data)
@@ -453,13 +492,27 @@ def presence_experiment(args, cache, log) -> tuple[dict, object]:
     # The posture photos are babies too (many prone or under blankets, the cases that matter): positives,
     # split as the posture heads are.
     posture_split = split_images(read_posture_images(args.data), args.seed)
+    groups = [it.group for it in items]
     for name, rows in posture_split.items():
-        for im, f in zip(rows, image_features([im.path for im in rows], cache), strict=True):
+        features = image_features([im.path for im in rows], cache)
+        for im, f in zip(rows, features, strict=True):
             kp.append(presence_features(f.record.chosen.scores))
             emb.append(f.crop)
             sources.append(f"infant_posture {im.label}")
             y.append(1)
             split.append("train" if name == "train" else "test")
+            groups.append(f"posture/{im.group}")
+        # the same crib photos with the baby inpainted out: empty cribs, on the same side of the split
+        boxes = [body_box(f.record.chosen, f.record.width, f.record.height) for f in features]
+        empties = empty_crib_negatives(rows, boxes, (args.cache or DEFAULT_CACHE) / "empty_cribs")
+        for it, (record, embedding) in zip(empties, presence_records([(it.path, None) for it in empties], cache),
+                                           strict=True):
+            kp.append(presence_features(record.chosen.scores))
+            emb.append(embedding)
+            sources.append(it.source)
+            y.append(0)
+            split.append("train" if name == "train" else "test")
+            groups.append(it.group)
     kp_a, emb_a, y_a = np.array(kp), np.array(emb), np.array(y)
     split_a, sources_a = np.array(split), np.array(sources)
     train = split_a == "train"
@@ -470,8 +523,7 @@ def presence_experiment(args, cache, log) -> tuple[dict, object]:
         bias = float(head.intercept[0] - np.sum(head.coef[0] * head.mean / head.scale))
         return weights, bias, 1 / (1 + np.exp(-np.clip(x @ weights + bias, -50, 50)))
 
-    groups_a = np.array([it.group for it in items] + [f"posture/{im.group}" for rows in posture_split.values()
-                                                         for im in rows])
+    groups_a = np.array(groups)
 
     def out_of_fold(x: np.ndarray, c: float) -> np.ndarray:
         """Scores of the training rows from models that did not see their group (5 folds): the threshold is
@@ -589,6 +641,46 @@ def ir_copies(paths: list[Path], folder: Path, seed: int) -> list[Path]:
     from babymon_lab.vision.face_state_data import file_seed
 
     return derived_copies(paths, folder, lambda path, image: ir_like(image, np.random.default_rng([seed, file_seed(path)])))
+
+
+def crib_camera_look(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A copy of a close-up photo as a cheap crib camera would show the baby: seen small (the longer side
+    shrunk to 80–200 px and enlarged back), blurred, JPEG-compressed (quality 20–50), through crib rails on
+    half of the copies (vertical bars, white, wood or grey, 3–6 % wide, every 12–20 %) and as night vision on
+    a third (``crops.ir_like``)."""
+    import cv2
+
+    from babymon.vision.crops import ir_like
+
+    height, width = image.shape[:2]
+    out = image.copy()
+    if rng.random() < 0.5:
+        period = rng.uniform(0.12, 0.20) * width
+        bar = rng.uniform(0.03, 0.06) * width
+        colour = [(235, 235, 235), (70, 120, 170), (128, 128, 128)][int(rng.integers(3))]
+        shade = np.array(colour, dtype=np.float32) * rng.uniform(0.8, 1.1)
+        x = rng.uniform(0, period)
+        while x < width:
+            x1, x2 = int(x), int(min(x + bar, width))
+            out[:, x1:x2] = np.clip(shade, 0, 255).astype(np.uint8)
+            x += period
+    side = rng.uniform(80, 200)
+    scale = min(1.0, side / max(height, width))
+    small = cv2.resize(out, (max(8, int(width * scale)), max(8, int(height * scale))), interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.5:
+        small = cv2.GaussianBlur(small, (3, 3), rng.uniform(0.5, 1.2))
+    ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(20, 51))])
+    small = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    out = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    return ir_like(out, rng) if rng.random() < 1 / 3 else out
+
+
+def crib_copies(paths: list[Path], folder: Path, seed: int) -> list[Path]:
+    """Crib-camera look-alikes (:func:`crib_camera_look`, drawn per file)."""
+    from babymon_lab.vision.face_state_data import file_seed
+
+    return derived_copies(paths, folder, lambda path, image: crib_camera_look(
+        image, np.random.default_rng([seed, file_seed(path), 7])))
 
 
 def rotated_copies(paths: list[Path], folder: Path, quarter_turns: int) -> list[Path]:

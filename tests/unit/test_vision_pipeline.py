@@ -86,6 +86,23 @@ def test_a_face_alone_means_a_baby_is_here():
     assert posture.calls == [(location, face)]  # the face found is evidence for the posture model
 
 
+def test_a_weak_face_alone_is_not_a_baby():
+    """An empty bassinet gave YuNet 'faces' of 0.68 and 0.70 (crib_cam): a face counts alone only when confident."""
+    face_state, posture = _Recorder(FACE), _Recorder(POSTURE)
+    result = VisionPipeline(_Locator(_Location(False, 0.2)), _Faces([Face(box=(10, 10, 30, 30), score=0.7)]),
+                            face_state, posture).analyze(IMAGE)
+    assert (result.baby_present, result.face_state, result.posture) == (False, "no_baby", None)
+    assert face_state.calls == [] and posture.calls == []
+
+
+def test_a_face_not_found_is_never_clear():
+    from babymon.vision.face_state import face_unseen
+
+    probs = face_unseen({"clear": 0.6, "pacifier": 0.1, "covered": 0.2, "face_not_visible": 0.1})
+    assert probs["clear"] == probs["pacifier"] == 0.0 and probs["covered"] == 0.2
+    assert abs(probs["face_not_visible"] - 0.8) < 1e-9
+
+
 def test_head_region_falls_back_from_head_to_body_to_the_whole_frame():
     from babymon.vision.pipeline import head_region
 
