@@ -66,8 +66,9 @@ def add_posture_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=Path, default=None,
                         help="feature cache (default $TMPDIR/babymon-posture-cache)")
     parser.add_argument("--compare-only", action="store_true", help="print the comparison, write nothing")
-    parser.add_argument("--no-overhead", action="store_true",
-                        help="leave out the labelled overhead photos (and with them the side class), for comparison")
+    parser.add_argument("--overhead", action="store_true",
+                        help="add the labelled overhead photos and a side class learned from images (an experiment: "
+                             "worse on crib_cam so far, see models/posture/MODEL_CARD.md)")
     parser.add_argument("--crop", choices=("box", "whole", "val"), default="box",
                         help="what the fused heads embed: the body box (default: its embedding is computed for "
                              "presence anyway, and it does not depend on how wide the camera's view is), the "

@@ -157,7 +157,7 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
     from babymon_lab.vision.posture_extract import DEFAULT_CACHE
     from babymon_lab.vision.posture_extract import with_faces as image_features
 
-    use_overhead = not getattr(args, "no_overhead", False)
+    use_overhead = bool(getattr(args, "overhead", False))
     classes = OVERHEAD_CLASSES if use_overhead else IMAGE_CLASSES
     log(f"  classes {classes}: {'with' if use_overhead else 'without'} the labelled overhead photos")
     posture = split_images(read_posture_images(args.data), args.seed)
