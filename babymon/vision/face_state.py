@@ -144,8 +144,7 @@ class FaceStateClassifier:
         if crop is None:
             return dict(NO_VIEW_PROBS)
         probs = self.head.probabilities(self.embedder.embed([crop]))[0]
-        result = {name: float(p) for name, p in zip(FACE_CLASSES, probs, strict=True)}
-        return result if face is not None else face_unseen(result)
+        return {name: float(p) for name, p in zip(FACE_CLASSES, probs, strict=True)}
 
 
 def face_unseen(probs: dict[str, float]) -> dict[str, float]:

@@ -24,6 +24,7 @@ import numpy as np
 
 from babymon.vision.face import Face, FaceDetector, Region, check_image
 from babymon.vision.geometry import Box, centre, contains, region_pixels
+from babymon.vision.face_state import face_unseen
 from babymon.vision.posture_face import CONFIDENT_SCORE
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ class VisionPipeline:
 
         started = time.perf_counter()
         result.face_state_probs = self.face_state.predict(image, face, head_region(location, image, self.region))
+        if face is None:  # the detector found no face: it is not seen, so it is not "clear" (face_state.face_unseen)
+            result.face_state_probs = face_unseen(result.face_state_probs)
         result.face_state = argmax(result.face_state_probs)
         timings["face_state"] = _ms_since(started)
 
