@@ -38,7 +38,8 @@ OLD_NAMES = {"face_state": ["occlusion"]}
 
 TRAIN_TASKS = {"cry": lazy("babymon_lab.cry.commands:train_cry"),
                "posture": lazy("babymon_lab.vision.posture_train:train_command"),
-               "face_state": lazy("babymon_lab.vision.face_state_train:train_command")}
+               "face_state": lazy("babymon_lab.vision.face_state_train:train_command"),
+               "finder": lazy("babymon_lab.vision.finder_train:train_command")}
 EVAL_TASKS = {"cry": lazy("babymon_lab.cry.commands:eval_cry"),
               "face": lazy("babymon_lab.vision.eval_face:eval_face_command"),
               "face_state": lazy("babymon_lab.vision.eval_vision:eval_face_state_command"),
@@ -87,10 +88,17 @@ def add_face_state_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-masks", action="store_true", help="leave out the adult face-mask photos")
 
 
+def add_finder_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, help="shared data folder (default ../shared/data)")
+    parser.add_argument("--out", type=Path, help="where finder.npz and metrics.json go (default models/finder)")
+    parser.add_argument("--work", type=Path, help="where inpainted beds are written (default $TMPDIR/babymon-finder)")
+
+
 TRAIN_ARGUMENTS: list[tuple[str, Callable[[argparse.ArgumentParser], None], str]] = [
     ("cry", add_cry_train_arguments, "the cry models on ../shared/data/audio (log-mel CNN, YAMNet head, fusion)"),
     ("posture", add_posture_train_arguments, "locator presence + posture heads"),
     ("face_state", add_face_state_train_arguments, "face-state head (clear/pacifier/covered/face not visible)"),
+    ("finder", add_finder_train_arguments, "baby finder: where in a wide frame the baby is (cell head on MobileNet)"),
 ]
 
 

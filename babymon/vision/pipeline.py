@@ -1,7 +1,8 @@
 """The vision path for one frame: locate the baby → find the face → face state → posture.
 
-    location = locator.locate(image, region)          pose model: is a baby here, where is its body and head
-    faces    = face_detector.detect(image, region)    YuNet (default) or RetinaFace, at quarter turns
+    location = locator.locate(image, region)          baby finder, then pose model: is a baby here, where is it
+    faces    = face_detector.detect(image, focus)     YuNet (default) or RetinaFace, at quarter turns, where the
+                                                      finder saw the baby (else the crib region)
     face     = the best face on the baby (inside its body box when there is one)
     no baby and no confident face → face_state "no_baby", no posture
     otherwise face_state_probs   = face-state classifier on the face (or, when none was found, the head box,
@@ -120,7 +121,8 @@ class VisionPipeline:
         timings["locate"] = _ms_since(started)
 
         started = time.perf_counter()
-        face = best_face(self.face_detector.detect(image, self.region), location.baby_box)
+        # where the finder saw the baby (else the crib region): the face is looked for there
+        face = best_face(self.face_detector.detect(image, location.focus or self.region), location.baby_box)
         timings["face"] = _ms_since(started)
 
         # Presence comes from the baby's body (the presence model); a face alone counts only when it is a

@@ -77,6 +77,10 @@ class Location:
     # The embedding of :func:`body_crop` that presence was scored on, so the posture classifier can reuse it
     # (one embedding per frame); None when the locator ran without an embedder.
     embedding: np.ndarray | None = None
+    # Where the baby finder saw the baby (fractions of the frame, as crib_region): the face detector looks there.
+    # None when the locator ran without a finder, or the finder saw no baby.
+    focus: tuple[float, float, float, float] | None = None
+    finder_score: float | None = None  # the finder's best cell P (None without a finder)
 
 
 class PoseEstimator:
@@ -301,7 +305,13 @@ def two_pass_pose(estimator: PoseEstimator, image: np.ndarray) -> PoseRecord:
 
 
 class BabyLocator:
-    """Pose → :class:`Location`. ``region`` (fractions of the frame, as ``crib_region``) crops first.
+    """Finder → pose → :class:`Location`. ``region`` (fractions of the frame, as ``crib_region``) crops first.
+
+    ``finder`` (:class:`babymon.vision.baby_finder.BabyFinder`, the default; ``use_finder=False`` for none): one
+    look at the whole view says whether and where a baby is. No baby cell (an empty mattress seen) is no baby,
+    whatever the pose model would fit; otherwise MoveNet runs on the part of the view around the baby
+    (:func:`babymon.vision.baby_finder.focus_region`), at the resolution of that crop, and the presence model
+    confirms it there.
 
     ``second_pass``: MoveNet is trained on upright people; when the first pass finds a body lying sideways or
     upside down (head not above hips), the frame is turned so the head is up and MoveNet runs again, and the
@@ -309,7 +319,7 @@ class BabyLocator:
     """
 
     def __init__(self, estimator: PoseEstimator | None = None, presence: PresenceModel | None = None,
-                 embedder=None, threads: int = 1, second_pass: bool = True):
+                 embedder=None, threads: int = 1, second_pass: bool = True, finder=None, use_finder: bool = True):
         self.estimator = estimator or PoseEstimator(threads=threads)
         self.presence = presence or PresenceModel.load()
         if self.presence.uses_embedding and embedder is None:
@@ -318,6 +328,11 @@ class BabyLocator:
             embedder = ImageEmbedder(threads=threads)
         self.embedder = embedder if self.presence.uses_embedding else None
         self.second_pass = second_pass
+        if finder is None and use_finder:
+            from babymon.vision.baby_finder import BabyFinder
+
+            finder = BabyFinder(threads=threads)
+        self.finder = finder
 
     def find_pose(self, view: np.ndarray) -> Pose:
         if not self.second_pass:
@@ -326,21 +341,32 @@ class BabyLocator:
 
     def locate(self, image: np.ndarray, region: tuple[float, float, float, float] | None = None) -> Location:
         height, width = image.shape[:2]
+        focus = finder_score = None
+        if self.finder is not None:
+            from babymon.vision.baby_finder import focus_region
+
+            found = self.finder.find(image, region)
+            finder_score = found.score
+            if not found.present or found.box is None:
+                return Location(baby_present=False, presence_score=found.score, baby_box=None, head_box=None,
+                                pose=None, finder_score=found.score)
+            focus = focus_region(found.box, width, height, region)
+        look = focus or region
         ox = oy = 0
         view = image
-        if region is not None:
-            ox, oy, x2, y2 = region_pixels(region, width, height)
+        if look is not None:
+            ox, oy, x2, y2 = region_pixels(look, width, height)
             view = image[oy:y2, ox:x2]
         pose = self.find_pose(view)
+        embedding = None
+        if self.embedder is not None:  # the body, or the whole view the pose was looked for in
+            crop, _ = body_crop(view, pose)
+            embedding = self.embedder.embed([crop])[0]
         if ox or oy:
             pose = Pose(keypoints=pose.keypoints + np.array([ox, oy], dtype=np.float64), scores=pose.scores)
-        embedding = None
-        if self.embedder is not None:
-            crop, _ = body_crop(image, pose)
-            embedding = self.embedder.embed([crop])[0]
         score = self.presence.score(pose.scores, embedding)
         present = score >= self.presence.threshold
         return Location(baby_present=present, presence_score=score,
                         baby_box=body_box(pose, width, height) if present else None,
                         head_box=head_box(pose, width, height) if present else None,
-                        pose=pose, embedding=embedding)
+                        pose=pose, embedding=embedding, focus=focus, finder_score=finder_score)

@@ -16,6 +16,7 @@ class _Location:
     baby_box: tuple | None = None
     head_box: tuple | None = None
     pose: object | None = None
+    focus: tuple | None = None
 
 
 class _Locator:
@@ -29,8 +30,10 @@ class _Locator:
 class _Faces:
     def __init__(self, faces):
         self.faces = faces
+        self.regions = []
 
     def detect(self, image, region=None):
+        self.regions.append(region)
         return self.faces
 
 
@@ -110,3 +113,12 @@ def test_head_region_falls_back_from_head_to_body_to_the_whole_frame():
     assert head_region(_Location(True, 0.9, baby_box=(1, 2, 30, 40)), IMAGE) == (1, 2, 30, 40)
     assert head_region(_Location(True, 0.9), IMAGE) == (0.0, 0.0, 64.0, 48.0)  # a close-up: too few keypoints
     assert head_region(_Location(True, 0.9), IMAGE, region=(0.25, 0.5, 0.75, 1.0)) == (16.0, 24.0, 48.0, 48.0)
+
+
+def test_the_face_is_looked_for_where_the_finder_saw_the_baby_else_in_the_crib_region():
+    face_state, posture = _Recorder(FACE), _Recorder(POSTURE)
+    faces = _Faces([])
+    focused = _Location(True, 0.9, baby_box=(0, 0, 64, 48), focus=(0.5, 0.5, 1.0, 1.0))
+    VisionPipeline(_Locator(focused), faces, face_state, posture, region=(0.1, 0.1, 0.9, 0.9)).analyze(IMAGE)
+    VisionPipeline(_Locator(_Location(True, 0.9)), faces, face_state, posture, region=(0.1, 0.1, 0.9, 0.9)).analyze(IMAGE)
+    assert faces.regions == [(0.5, 0.5, 1.0, 1.0), (0.1, 0.1, 0.9, 0.9)]

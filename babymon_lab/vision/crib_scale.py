@@ -1,0 +1,144 @@
+"""Crib-scale copies of the held-out posture photos: is the baby still found, and its posture read, when small?
+
+``crib_cam`` has no boxes and few small babies, so "find a baby at 2–15 % of the frame" is measured here on
+copies of the **held-out** posture test photos (``posture_data`` split; never trained on): each photo is pasted
+whole at 2–15 % of an empty bed or background strip of the finder's **test** split (``finder_train.composite``:
+lying babies at a random quarter turn or mirrored, sitting and standing ones upright), then seen as a cheap crib
+camera sees it (``finder_train.crib_frame_look``: rails, infrared, blur, JPEG). Labels are the photos' own.
+
+    python -m babymon_lab.vision.crib_scale manifest OUT_DIR      # OUT_DIR/crib_scale_posture.csv + the frames
+    babymon eval posture --manifest OUT_DIR/crib_scale_posture.csv --json
+    python -m babymon_lab.vision.crib_scale compare OUT_DIR/crib_scale_posture.csv [--manifest OTHER.csv ...]
+        # the vision path with and without the baby finder, same run: accuracy, macro-F1, no-baby share, ms
+
+Synthetic, so an approximation of a crib camera (the paste leaves the photo's own background around the baby);
+use it to compare methods, and ``crib_cam`` for the real thing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from babymon_lab.vision.finder_train import MIN_STRIP, composite, crib_frame_look, read_item, split_of
+from babymon_lab.vision.posture_data import (
+    DEFAULT_DATA,
+    inpainted_negatives,
+    presence_items,
+    read_posture_images,
+    split_images,
+)
+
+SEED = 7
+UPRIGHT = ("sitting", "standing")  # a wall or rail camera sees these upright
+
+
+class _NoTurn:
+    """A random generator whose first ``integers`` draw (``composite``'s quarter turns) is 0."""
+
+    def __init__(self, rng: np.random.Generator):
+        self._rng, self._first = rng, True
+
+    def integers(self, *args, **kwargs):
+        if self._first:
+            self._first = False
+            return 0
+        return self._rng.integers(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._rng, name)
+
+
+def write_manifest(out_dir: Path, data: Path = DEFAULT_DATA, work: Path | None = None) -> Path:
+    import tempfile
+
+    import cv2
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = work or Path(tempfile.gettempdir()) / "babymon-finder"
+    items = presence_items(data)
+    strips = [i for i in items if not i.present and min(i.crop[2] - i.crop[0], i.crop[3] - i.crop[1]) >= MIN_STRIP]
+    beds = [e for e in inpainted_negatives(data, work / "inpainted") + strips if split_of(e.group) == "test"]
+    pick = np.random.default_rng(SEED)
+    rows = []
+    for i, photo in enumerate(split_images(read_posture_images(data))["test"]):
+        image = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
+        bed = read_item(beds[int(pick.integers(len(beds)))])
+        if max(bed.shape[:2]) < 480:  # small strips: a camera frame is at least this big
+            scale = 480 / max(bed.shape[:2])
+            bed = cv2.resize(bed, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        rng = np.random.default_rng([SEED, i])
+        frame, _ = composite(image, (0, 0, image.shape[1], image.shape[0]), bed,
+                             _NoTurn(rng) if photo.label in UPRIGHT else rng)
+        frame = crib_frame_look(frame, np.random.default_rng([SEED + 1, i]))
+        name = f"{i:04d}_{photo.label}.jpg"
+        cv2.imwrite(str(out_dir / name), frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        rows.append((name, photo.label))
+    manifest = out_dir / "crib_scale_posture.csv"
+    with manifest.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "label"])
+        writer.writerows(rows)
+    return manifest
+
+
+def compare(manifest: Path, finder: bool) -> dict:
+    """The default vision path (with or without the baby finder) on a ``path,label`` posture manifest."""
+    import cv2
+
+    from babymon.vision.pipeline import VisionPipeline
+    from babymon.vision.pose import BabyLocator
+
+    with manifest.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    pipeline = VisionPipeline(locator=BabyLocator(use_finder=finder))
+    pairs, ms = Counter(), []
+    for row in rows:
+        image = cv2.imread(str(manifest.parent / row["path"]), cv2.IMREAD_COLOR)
+        started = time.perf_counter()
+        result = pipeline.analyze(image)
+        ms.append((time.perf_counter() - started) * 1000.0)
+        pairs[(row["label"], result.posture or "no_baby")] += 1
+    labels = sorted({row["label"] for row in rows})
+    f1 = []
+    for c in labels:
+        tp = pairs[(c, c)]
+        fn = sum(v for (t, g), v in pairs.items() if t == c and g != c)
+        fp = sum(v for (t, g), v in pairs.items() if g == c and t != c)
+        f1.append(2 * tp / max(1, 2 * tp + fn + fp))
+    return {"n": len(rows), "accuracy": sum(pairs[(c, c)] for c in labels) / len(rows),
+            "macro_f1": float(np.mean(f1)), "no_baby": sum(v for (_, g), v in pairs.items() if g == "no_baby") / len(rows),
+            "ms_per_frame": float(np.mean(ms)),
+            "confusion": {c: {g: v for (t, g), v in sorted(pairs.items()) if t == c} for c in labels}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.crib_scale", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("manifest", help="write the crib-scale frames and their manifest")
+    m.add_argument("out_dir", type=Path)
+    m.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    c = sub.add_parser("compare", help="the vision path with and without the baby finder, same run")
+    c.add_argument("manifests", type=Path, nargs="+")
+    args = parser.parse_args(argv)
+    if args.command == "manifest":
+        print(write_manifest(args.out_dir, args.data))
+        return 0
+    print("| manifest | finder | frames | accuracy | macro-F1 | read no baby | ms per frame |")
+    print("|---|---|---|---|---|---|---|")
+    for manifest in args.manifests:
+        for finder in (False, True):
+            r = compare(manifest, finder)
+            print(f"| {manifest.name} | {'yes' if finder else 'no'} | {r['n']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} "
+                  f"| {r['no_baby']:.3f} | {r['ms_per_frame']:.1f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
