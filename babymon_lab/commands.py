@@ -139,6 +139,8 @@ def add_bench_vision_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel pipelines (default: cores)")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the throughput run")
     parser.add_argument("--face-detector", choices=list(FACE_DETECTORS), default="yunet")
+    parser.add_argument("--finder", choices=("on", "off"), default="on",
+                        help="the baby finder before the pose model (off: the path before it, to compare)")
     parser.add_argument("--data", default=None, help="shared data folder (default: ../shared/data beside the repo)")
     parser.add_argument("--json", action="store_true")
 

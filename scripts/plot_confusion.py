@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/plot_confusion.py OUT.png "Posture, colour=eval_posture.json" "Posture, IR=..." ...
 
-Each argument is TITLE=JSON_FILE. Rows are the true labels, columns the predicted ones; each cell shows the
+Each argument is TITLE=JSON_FILE; a lone ``/`` starts a new row of panels. Rows are the true labels, columns the predicted ones; each cell shows the
 count and is shaded by the share of its row (so recall reads along the diagonal). Labels with no true
 example and no prediction are left out. This is how docs/vision-results.png was made.
 """
@@ -58,17 +58,26 @@ def panel(title: str, report: dict) -> np.ndarray:
     return image
 
 
+def _row(panels: list[np.ndarray]) -> np.ndarray:
+    height = max(p.shape[0] for p in panels)
+    return np.hstack([np.vstack([p, np.full((height - p.shape[0], p.shape[1], 3), 255, np.uint8)]) for p in panels])
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or any("=" not in a for a in argv[1:]):
+    if len(argv) < 2 or any("=" not in a and a != "/" for a in argv[1:]):
         print(__doc__, file=sys.stderr)
         return 2
-    panels = []
+    rows: list[list[np.ndarray]] = [[]]
     for arg in argv[1:]:
+        if arg == "/":
+            rows.append([])
+            continue
         title, path = arg.split("=", 1)
-        panels.append(panel(title, json.loads(Path(path).read_text())))
-    height = max(p.shape[0] for p in panels)
-    padded = [np.vstack([p, np.full((height - p.shape[0], p.shape[1], 3), 255, np.uint8)]) for p in panels]
-    cv2.imwrite(argv[0], np.hstack(padded))
+        rows[-1].append(panel(title, json.loads(Path(path).read_text())))
+    images = [_row(r) for r in rows if r]
+    width = max(i.shape[1] for i in images)
+    image = np.vstack([np.hstack([i, np.full((i.shape[0], width - i.shape[1], 3), 255, np.uint8)]) for i in images])
+    cv2.imwrite(argv[0], image)
     print(f"wrote {argv[0]}")
     return 0
 

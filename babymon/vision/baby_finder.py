@@ -21,6 +21,7 @@ Not thread-safe (one TFLite interpreter): one finder per camera thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,21 @@ class Letterbox:
         """A box in the view's pixels → letterboxed pixels."""
         return ((box[0] - self.x0) / self.scale, (box[1] - self.y0) / self.scale,
                 (box[2] - self.x0) / self.scale, (box[3] - self.y0) / self.scale)
+
+
+def letterbox(view: np.ndarray) -> np.ndarray:
+    """The view shrunk (or enlarged) to fit 224×224 and padded black to a square, centred as :class:`Letterbox`
+    says: what the finder looks at."""
+    import cv2
+
+    height, width = view.shape[:2]
+    scale = INPUT_SIZE / max(height, width)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    resized = cv2.resize(view, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    square = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
+    x0, y0 = (INPUT_SIZE - new_w) // 2, (INPUT_SIZE - new_h) // 2
+    square[y0:y0 + new_h, x0:x0 + new_w] = resized
+    return square
 
 
 def cell_features(fine: np.ndarray, coarse: np.ndarray) -> np.ndarray:
@@ -118,7 +134,7 @@ def grid_box(probs: np.ndarray, threshold: float) -> tuple[Box | None, float]:
             float((max(rows) + 1) * CELL)), best
 
 
-FOCUS_GROW = 0.5  # the focus is the finder's box grown by this × its longer side on each side
+FOCUS_GROW = 0.25  # the focus is the finder's box grown by this × its longer side on each side
 FOCUS_MIN_SIDE = 0.3  # and at least this share of the view's longer side
 
 
@@ -146,9 +162,19 @@ class FinderModel:
     cell_threshold: float  # cells at or over this P make up the baby's box
     present_threshold: float  # the best cell at or over this P: a baby is in view
 
+    @cached_property
+    def _folded(self) -> tuple[np.ndarray, float]:
+        """The head with its standardisation folded in: one float32 product per frame (~0.1 ms, not ~2)."""
+        weights = self.head.coef[0] / self.head.scale
+        bias = float(self.head.intercept[0] - np.sum(weights * self.head.mean))
+        return weights.astype(np.float32), bias
+
     def cell_probabilities(self, features: np.ndarray) -> np.ndarray:
-        z = self.head.logits(features)[:, 0]
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        if features.ndim != 2 or features.shape[1] != CELL_FEATURES:
+            raise ValueError(f"expected (cells, {CELL_FEATURES}) features, got {features.shape}")
+        weights, bias = self._folded
+        z = np.asarray(features, dtype=np.float32) @ weights + bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z.astype(np.float64), -50, 50)))
 
     def save(self, path: Path) -> None:
         np.savez_compressed(path, **{f: np.asarray(getattr(self.head, f), dtype=np.float32)
@@ -224,15 +250,13 @@ class BabyFinder:
         self.maps = maps or FeatureMaps(threads=threads)
 
     def find(self, image: np.ndarray, region: tuple[float, float, float, float] | None = None) -> Found:
-        from babymon.vision.crops import whole_image_square
-
         height, width = image.shape[:2]
         ox = oy = 0
         view = image
         if region is not None:
             ox, oy, x2, y2 = region_pixels(region, width, height)
             view = image[oy:y2, ox:x2]
-        fine, coarse, _ = self.maps.run(whole_image_square(view))
+        fine, coarse, _ = self.maps.run(letterbox(view))
         probs = self.model.cell_probabilities(cell_features(fine, coarse)).reshape(GRID, GRID)
         cells, score = grid_box(probs, self.model.cell_threshold)
         box = None

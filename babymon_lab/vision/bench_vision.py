@@ -3,7 +3,8 @@
 Frames: 640×480 pictures of real babies (the shared test videos and posture photos, when ../shared/data is
 there; otherwise synthetic frames, which exercise the cost but not the decisions). Each worker thread runs its
 own pipeline (models with one thread each, as the daemon runs one analyzer per camera); ``--workers`` should
-match the cores. Prints per-stage mean/p95 ms for one worker, then throughput for ``--workers`` in parallel.
+match the cores. ``--finder off`` runs the locator without the baby finder (the path before it), for a
+before/after in one session; ``locate`` includes the finder. Prints per-stage mean/p95 ms for one worker, then throughput for ``--workers`` in parallel.
 Target (issue 3): ≥ 30 frames/s at 640×480 on the 2-core dev machine (six cameras at 5 fps).
 """
 
@@ -51,18 +52,19 @@ def load_frames(data: Path, count: int, width: int = 640, height: int = 480) -> 
     return [rng.integers(0, 255, (height, width, 3), dtype=np.uint8) for _ in range(count)], "synthetic noise frames"
 
 
-def _pipeline(face_detector: str):
+def _pipeline(face_detector: str, finder: bool = True):
     from babymon.vision.analyzer import build_face_detector
     from babymon.vision.pipeline import VisionPipeline
+    from babymon.vision.pose import BabyLocator
 
-    return VisionPipeline(face_detector=build_face_detector(face_detector))
+    return VisionPipeline(locator=BabyLocator(use_finder=finder), face_detector=build_face_detector(face_detector))
 
 
-def run(frames: list[np.ndarray], workers: int, seconds: float, face_detector: str) -> dict:
+def run(frames: list[np.ndarray], workers: int, seconds: float, face_detector: str, finder: bool = True) -> dict:
     from babymon_lab.vision.retinaface_export import prepare
 
     prepare(face_detector)
-    pipeline = _pipeline(face_detector)
+    pipeline = _pipeline(face_detector, finder)
     for frame in frames[:3]:
         pipeline.analyze(frame)  # warm-up
     per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
@@ -75,7 +77,7 @@ def run(frames: list[np.ndarray], workers: int, seconds: float, face_detector: s
             per_stage[stage].append(result.timings_ms.get(stage, 0.0))
     stages = {s: {"mean_ms": float(np.mean(v)), "p95_ms": float(np.percentile(v, 95))} for s, v in per_stage.items()}
 
-    pipelines = [pipeline] + [_pipeline(face_detector) for _ in range(workers - 1)]
+    pipelines = [pipeline] + [_pipeline(face_detector, finder) for _ in range(workers - 1)]
     counts = [0] * workers
     stop = threading.Event()
 
@@ -103,6 +105,7 @@ def run(frames: list[np.ndarray], workers: int, seconds: float, face_detector: s
         "throughput_fps": sum(counts) / elapsed,
         "cameras_at_5fps": sum(counts) / elapsed / 5.0,
         "face_detector": face_detector,
+        "finder": finder,
         "cpu_count": os.cpu_count(),
     }
 
@@ -110,12 +113,12 @@ def run(frames: list[np.ndarray], workers: int, seconds: float, face_detector: s
 def bench_vision_command(args: argparse.Namespace) -> int:
     data = Path(args.data) if args.data else SHARED_DATA
     frames, what = load_frames(data, args.frames)
-    report = run(frames, max(1, args.workers), args.seconds, args.face_detector)
+    report = run(frames, max(1, args.workers), args.seconds, args.face_detector, args.finder == "on")
     report["frames_from"] = what
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"vision path, 640x480, {what}, face detector {args.face_detector}")
+    print(f"vision path, 640x480, {what}, face detector {args.face_detector}, baby finder {args.finder}")
     single = report["single_worker"]
     for stage, numbers in single["stages"].items():
         print(f"  {stage:11s} {numbers['mean_ms']:6.1f} ms (p95 {numbers['p95_ms']:.1f})")

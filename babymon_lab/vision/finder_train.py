@@ -32,8 +32,17 @@ from pathlib import Path
 import numpy as np
 
 from babymon.paths import bundled_models
-from babymon.vision.baby_finder import GRID, FeatureMaps, FinderModel, Letterbox, cell_features, cell_labels, grid_box
-from babymon.vision.crops import ir_like, whole_image_square
+from babymon.vision.baby_finder import (
+    GRID,
+    FeatureMaps,
+    FinderModel,
+    Letterbox,
+    cell_features,
+    cell_labels,
+    grid_box,
+    letterbox,
+)
+from babymon.vision.crops import ir_like
 from babymon.vision.geometry import Box, iou
 from babymon.vision.linear import LinearHead
 from babymon_lab.vision.posture_data import DEFAULT_DATA, inpainted_negatives, presence_items, presence_split
@@ -171,10 +180,10 @@ def build_samples(data: Path, work: Path, progress: bool = True) -> list[Sample]
             image, boxes, source = crib_frame_look(image, rng), [box], f"{item.source.split()[0]} crib composite"
         elif kind == "empty look":
             image = crib_frame_look(image, rng)
-        letterbox = Letterbox.of(image.shape[1], image.shape[0])
-        fine, coarse, _ = maps.run(whole_image_square(image))
+        square = Letterbox.of(image.shape[1], image.shape[0])
+        fine, coarse, _ = maps.run(letterbox(image))
         samples.append(Sample(fine=fine.astype(np.float16), coarse=coarse.astype(np.float16),
-                              labels=cell_labels(boxes, letterbox), boxes=boxes, letterbox=letterbox,
+                              labels=cell_labels(boxes, square), boxes=boxes, letterbox=square,
                               source=source, split=split))
     return samples
 

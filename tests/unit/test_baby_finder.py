@@ -116,3 +116,15 @@ def test_a_missing_or_broken_finder_model_is_unavailable_naming_the_file(tmp_pat
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(AnalyzerUnavailable, match="bad.npz"):
         FinderModel.load(tmp_path / "bad.npz")
+
+
+def test_letterbox_puts_the_view_where_the_letterbox_map_says():
+    from babymon.vision.baby_finder import letterbox
+
+    view = np.zeros((480, 640, 3), np.uint8)
+    view[100:200, 300:400] = 255  # a white square, 100 px
+    square = letterbox(view)
+    assert square.shape == (224, 224, 3)
+    ys, xs = np.nonzero(square[:, :, 0] > 127)
+    found = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    assert Letterbox.of(640, 480).to_view(found) == pytest.approx((300, 100, 400, 200), abs=4)
