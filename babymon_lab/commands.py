@@ -121,6 +121,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     face.add_argument("--max-side", type=int, default=None,
                       help="shrink images to this longer side before detecting; 0 = full size "
                            f"(default: the detector's own, {DEFAULT_MAX_SIDE} for both)")
+    vision = parser.add_argument_group("face_state and posture")
+    vision.add_argument("--finder", choices=("on", "off"), default="on",
+                        help="the baby finder before the pose model (off: the path before it, to compare)")
 
 
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:

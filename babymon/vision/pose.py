@@ -308,10 +308,11 @@ class BabyLocator:
     """Finder → pose → :class:`Location`. ``region`` (fractions of the frame, as ``crib_region``) crops first.
 
     ``finder`` (:class:`babymon.vision.baby_finder.BabyFinder`, the default; ``use_finder=False`` for none): one
-    look at the whole view says whether and where a baby is. No baby cell (an empty mattress seen) is no baby,
-    whatever the pose model would fit; otherwise MoveNet runs on the part of the view around the baby
+    look at the whole view says where a baby is; MoveNet then runs on the part of the view around it
     (:func:`babymon.vision.baby_finder.focus_region`), at the resolution of that crop, and the presence model
-    confirms it there.
+    decides there. When the finder sees no baby cell, the whole view is looked at as before: the finder never
+    rules a baby out on its own (it missed 3 of 118 covered close-ups, and a covered face read as "no baby"
+    would be silent), and it cannot tell an empty bassinet from a baby (models/finder/MODEL_CARD.md).
 
     ``second_pass``: MoveNet is trained on upright people; when the first pass finds a body lying sideways or
     upside down (head not above hips), the frame is turned so the head is up and MoveNet runs again, and the
@@ -339,23 +340,14 @@ class BabyLocator:
             return self.estimator.estimate(view)
         return two_pass_pose(self.estimator, view).chosen
 
-    def locate(self, image: np.ndarray, region: tuple[float, float, float, float] | None = None) -> Location:
+    def look(self, image: np.ndarray, part: tuple[float, float, float, float] | None) -> tuple[Pose, np.ndarray | None, float]:
+        """MoveNet and the presence model on ``part`` of the image (fractions; None: all of it): the pose in frame
+        pixels, the embedding of its body crop (or of the whole part) and the presence score."""
         height, width = image.shape[:2]
-        focus = finder_score = None
-        if self.finder is not None:
-            from babymon.vision.baby_finder import focus_region
-
-            found = self.finder.find(image, region)
-            finder_score = found.score
-            if not found.present or found.box is None:
-                return Location(baby_present=False, presence_score=found.score, baby_box=None, head_box=None,
-                                pose=None, finder_score=found.score)
-            focus = focus_region(found.box, width, height, region)
-        look = focus or region
         ox = oy = 0
         view = image
-        if look is not None:
-            ox, oy, x2, y2 = region_pixels(look, width, height)
+        if part is not None:
+            ox, oy, x2, y2 = region_pixels(part, width, height)
             view = image[oy:y2, ox:x2]
         pose = self.find_pose(view)
         embedding = None
@@ -364,7 +356,25 @@ class BabyLocator:
             embedding = self.embedder.embed([crop])[0]
         if ox or oy:
             pose = Pose(keypoints=pose.keypoints + np.array([ox, oy], dtype=np.float64), scores=pose.scores)
-        score = self.presence.score(pose.scores, embedding)
+        return pose, embedding, self.presence.score(pose.scores, embedding)
+
+    def locate(self, image: np.ndarray, region: tuple[float, float, float, float] | None = None) -> Location:
+        height, width = image.shape[:2]
+        focus = finder_score = None
+        if self.finder is not None:
+            from babymon.vision.baby_finder import focus_region
+
+            found = self.finder.find(image, region)
+            finder_score = found.score
+            if found.present and found.box is not None:
+                focus = focus_region(found.box, width, height, region)
+        pose, embedding, score = self.look(image, focus or region)
+        if focus is not None and score < self.presence.threshold:
+            # Not a baby where the finder pointed: look at the whole view too (a covered close-up can fool the
+            # finder's box), so the finder never makes a baby the whole-view path would find go missing.
+            whole = self.look(image, region)
+            if whole[2] >= self.presence.threshold:
+                (pose, embedding, score), focus = whole, None
         present = score >= self.presence.threshold
         return Location(baby_present=present, presence_score=score,
                         baby_box=body_box(pose, width, height) if present else None,

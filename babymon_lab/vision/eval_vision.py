@@ -30,7 +30,8 @@ from babymon_lab.vision.metrics import classification_report
 TASK_LABELS: dict[str, tuple[str, ...]] = {"face_state": FACE_STATES, "posture": POSTURES}
 
 
-def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: bool = True) -> dict:
+def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: bool = True,
+             finder: bool = True) -> dict:
     import cv2
     from tqdm import tqdm
 
@@ -43,7 +44,9 @@ def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: 
     if not rows:
         raise ManifestError(f"manifest {manifest} has no rows")
     prepare(face_detector)
-    pipeline = VisionPipeline(face_detector=build_face_detector(face_detector))
+    from babymon.vision.pose import BabyLocator
+
+    pipeline = VisionPipeline(locator=BabyLocator(use_finder=finder), face_detector=build_face_detector(face_detector))
     truth, predicted, elapsed, failures = [], [], 0.0, []
     for row in tqdm(rows, desc=f"eval {task}", unit="image", disable=not progress):
         image = cv2.imread(str(row.path), cv2.IMREAD_COLOR)
@@ -89,7 +92,8 @@ def _command(task: str, args) -> int:
         return 1
     detector = getattr(args, "detector", None) or "yunet"
     try:
-        report = evaluate(task, Path(args.manifest), detector, progress=not args.json)
+        report = evaluate(task, Path(args.manifest), detector, progress=not args.json,
+                          finder=getattr(args, "finder", "on") != "off")
     except (ManifestError, ValueError, AnalyzerUnavailable) as exc:
         print(f"babymon: {exc}", file=sys.stderr)
         return 1

@@ -56,3 +56,30 @@ def test_a_small_baby_in_a_wide_frame_is_found_and_focused_on(finder):
 def test_a_blank_frame_has_no_baby(finder):
     found = finder.find(np.full((480, 640, 3), 128, np.uint8))
     assert not found.present and found.box is None
+
+
+class _FinderPointingAway:
+    """A finder that is wrong: it sees a baby in the top-left corner, where there is none."""
+
+    def find(self, image, region=None):
+        from babymon.vision.baby_finder import Found
+
+        return Found(box=(0.0, 0.0, 40.0, 40.0), score=0.99, present=True, probs=np.zeros((14, 14)))
+
+
+def test_a_wrong_finder_never_makes_the_baby_go_missing():
+    from babymon.vision.pose import BabyLocator
+
+    image, truth = _photo()
+    location = BabyLocator(finder=_FinderPointingAway()).locate(image)
+    assert location.baby_present  # the whole view was looked at when the focus held no baby
+    assert location.focus is None and contains(location.baby_box, centre(truth))
+
+
+def test_the_locator_looks_where_the_finder_points(finder):
+    from babymon.vision.pose import BabyLocator
+
+    image, truth = _photo()
+    location = BabyLocator(finder=finder).locate(image)
+    assert location.baby_present and location.focus is not None and location.finder_score >= 0.5
+    assert contains(location.baby_box, centre(truth))
