@@ -70,6 +70,11 @@ def add_posture_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overhead", action="store_true",
                         help="add the labelled overhead photos and a side class learned from images (an experiment: "
                              "worse on crib_cam so far, see models/posture/MODEL_CARD.md)")
+    parser.add_argument("--crib-scale", action="store_true",
+                        help="presence: add crib-scale copies of the posture photos and empty beds, seen where the "
+                             "baby finder points (see models/posture/MODEL_CARD.md)")
+    parser.add_argument("--presence-only", action="store_true",
+                        help="refit only the presence model (presence.json and its part of metrics.json)")
     parser.add_argument("--crop", choices=("box", "whole", "val"), default="box",
                         help="what the fused heads embed: the body box (default: its embedding is computed for "
                              "presence anyway, and it does not depend on how wide the camera's view is), the "

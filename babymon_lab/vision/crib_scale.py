@@ -22,6 +22,7 @@ import csv
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ import numpy as np
 from babymon_lab.vision.finder_train import MIN_STRIP, composite, crib_frame_look, read_item, split_of
 from babymon_lab.vision.posture_data import (
     DEFAULT_DATA,
+    SPLIT_SEED,
     inpainted_negatives,
     presence_items,
     read_posture_images,
@@ -69,10 +71,7 @@ def write_manifest(out_dir: Path, data: Path = DEFAULT_DATA, work: Path | None =
     rows = []
     for i, photo in enumerate(split_images(read_posture_images(data))["test"]):
         image = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
-        bed = read_item(beds[int(pick.integers(len(beds)))])
-        if max(bed.shape[:2]) < 480:  # small strips: a camera frame is at least this big
-            scale = 480 / max(bed.shape[:2])
-            bed = cv2.resize(bed, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        bed = _camera_sized(read_item(beds[int(pick.integers(len(beds)))]))
         rng = np.random.default_rng([SEED, i])
         frame, _ = composite(image, (0, 0, image.shape[1], image.shape[0]), bed,
                              _NoTurn(rng) if photo.label in UPRIGHT else rng)
@@ -86,6 +85,77 @@ def write_manifest(out_dir: Path, data: Path = DEFAULT_DATA, work: Path | None =
         writer.writerow(["path", "label"])
         writer.writerows(rows)
     return manifest
+
+
+@dataclass(frozen=True)
+class PresenceFrame:
+    """A crib-scale frame for the presence model: where the locator looks at run time (the finder's focus, in
+    pixels; None when the finder sees no baby: the whole frame), and whether a baby is in it."""
+
+    path: Path
+    crop: tuple[int, int, int, int] | None
+    present: bool
+    source: str
+    split: str  # "train" or "test", as the presence model's other rows
+    group: str
+
+
+def presence_frames(data: Path, out_dir: Path, seed: int = SPLIT_SEED) -> list[PresenceFrame]:
+    """Crib-scale copies of every posture photo (babies; the posture split's train part → train, val and test
+    → test) and of every empty bed and background strip (no baby; by photo group), each with the focus the
+    finder picks on it. Frames are written once to ``out_dir`` (a temp folder, never the repository)."""
+    import cv2
+
+    from babymon.vision.baby_finder import BabyFinder, focus_region
+    from babymon.vision.geometry import region_pixels
+    from babymon_lab.vision.posture_data import presence_split
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    finder = BabyFinder()
+    items = presence_items(data)
+    strips = [i for i in items if not i.present and min(i.crop[2] - i.crop[0], i.crop[3] - i.crop[1]) >= MIN_STRIP]
+    beds = inpainted_negatives(data, out_dir.parent / "inpainted") + strips
+    by_split = {part: [b for b in beds if presence_split(b.group, seed) == part] for part in ("train", "test")}
+    jobs = [(photo, "train" if part == "train" else "test", i)
+            for part, photos in split_images(read_posture_images(data), seed).items() for i, photo in enumerate(photos)]
+    frames = []
+    for photo, split, i in jobs:
+        target = out_dir / f"baby_{split}_{i:04d}_{photo.label}.jpg"
+        if not target.is_file():
+            pick = np.random.default_rng([seed, 11, i, split == "train"])
+            bed = _camera_sized(read_item(by_split[split][int(pick.integers(len(by_split[split])))]))
+            image = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
+            rng = np.random.default_rng([seed, 12, i, split == "train"])
+            frame, _ = composite(image, (0, 0, image.shape[1], image.shape[0]), bed,
+                                 _NoTurn(rng) if photo.label in UPRIGHT else rng)
+            cv2.imwrite(str(target), crib_frame_look(frame, rng), [cv2.IMWRITE_JPEG_QUALITY, 92])
+        frames.append((target, True, f"crib-scale {photo.label}", split, f"posture/{photo.group}"))
+    for i, bed in enumerate(beds):
+        split = presence_split(bed.group, seed)
+        target = out_dir / f"empty_{split}_{i:04d}.jpg"
+        if not target.is_file():
+            rng = np.random.default_rng([seed, 13, i])
+            cv2.imwrite(str(target), crib_frame_look(_camera_sized(read_item(bed)), rng), [cv2.IMWRITE_JPEG_QUALITY, 92])
+        frames.append((target, False, "crib-scale empty bed", split, bed.group))
+    out = []
+    for path, present, source, split, group in frames:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        found = finder.find(image)
+        crop = None
+        if found.present and found.box is not None:
+            crop = region_pixels(focus_region(found.box, image.shape[1], image.shape[0]), image.shape[1], image.shape[0])
+        out.append(PresenceFrame(path, crop, present, source, split, group))
+    return out
+
+
+def _camera_sized(bed: np.ndarray, side: int = 480) -> np.ndarray:
+    """A background strip enlarged so its longer side is at least ``side`` px (a camera frame is that big)."""
+    import cv2
+
+    if max(bed.shape[:2]) >= side:
+        return bed
+    scale = side / max(bed.shape[:2])
+    return cv2.resize(bed, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
 
 
 def compare(manifest: Path, finder: bool) -> dict:

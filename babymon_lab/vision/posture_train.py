@@ -513,6 +513,20 @@ def presence_experiment(args, cache, log) -> tuple[dict, object]:
             y.append(0)
             split.append("train" if name == "train" else "test")
             groups.append(it.group)
+    if getattr(args, "crib_scale", False):
+        # Crib-scale copies of the posture photos and empty beds, seen where the locator looks at run time (the
+        # finder's focus): small babies the presence head otherwise calls "no baby" (babymon_lab.vision.crib_scale).
+        from babymon_lab.vision.crib_scale import presence_frames
+
+        frames = presence_frames(args.data, (args.cache or DEFAULT_CACHE) / "crib_scale", args.seed)
+        for frame, (record, embedding) in zip(frames, presence_records([(f.path, f.crop) for f in frames], cache,
+                                                                       desc="crib-scale presence"), strict=True):
+            kp.append(presence_features(record.chosen.scores))
+            emb.append(embedding)
+            sources.append(frame.source)
+            y.append(int(frame.present))
+            split.append(frame.split)
+            groups.append(frame.group)
     kp_a, emb_a, y_a = np.array(kp), np.array(emb), np.array(y)
     split_a, sources_a = np.array(split), np.array(sources)
     train = split_a == "train"
@@ -755,6 +769,9 @@ def train_command(args: argparse.Namespace) -> int:
     def log(line: str) -> None:
         print(line, flush=True)
 
+    if getattr(args, "presence_only", False):
+        return presence_only(args, cache, log)
+
     log("posture heads (infant_posture, split by dup_group):")
     posture_summary, posture_model = posture_experiment(args, cache, log)
     log("side model (keypoints_csv):")
@@ -777,6 +794,27 @@ def train_command(args: argparse.Namespace) -> int:
 
     record_bundled([out / "posture.npz", out / "side.json", out / "presence.json"])  # models/manifest.json
     log(f"wrote {out}/posture.npz, side.json, presence.json, metrics.json")
+    return 0
+
+
+def presence_only(args: argparse.Namespace, cache, log) -> int:
+    """Refit the presence model alone: ``presence.json`` and the ``presence`` part of ``metrics.json`` in
+    ``--out`` are rewritten, the posture and side heads are left as they are."""
+    log("presence model:")
+    summary, model = presence_experiment(args, cache, log)
+    if args.compare_only:
+        return 0
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    metrics_path = out / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metrics["presence"] = summary
+    (out / "presence.json").write_text(json.dumps(model.to_json(), indent=1) + "\n")
+    metrics_path.write_text(json.dumps(metrics, indent=1) + "\n")
+    from babymon.models import record_bundled
+
+    record_bundled([out / "presence.json"])
+    log(f"wrote {out}/presence.json and the presence part of metrics.json")
     return 0
 
 
