@@ -28,7 +28,7 @@ import numpy as np
 
 from babymon.analyzers.base import AnalyzerUnavailable
 from babymon.paths import bundled_models
-from babymon.vision.geometry import Box, clip_box, region_pixels
+from babymon.vision.geometry import Box, clip_box, region_pixels, region_view
 from babymon.vision.linear import LinearHead
 
 GRID = 14
@@ -251,11 +251,7 @@ class BabyFinder:
 
     def find(self, image: np.ndarray, region: tuple[float, float, float, float] | None = None) -> Found:
         height, width = image.shape[:2]
-        ox = oy = 0
-        view = image
-        if region is not None:
-            ox, oy, x2, y2 = region_pixels(region, width, height)
-            view = image[oy:y2, ox:x2]
+        view, ox, oy = region_view(image, region)
         fine, coarse, _ = self.maps.run(letterbox(view))
         probs = self.model.cell_probabilities(cell_features(fine, coarse)).reshape(GRID, GRID)
         cells, score = grid_box(probs, self.model.cell_threshold)

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from babymon.vision.geometry import Box, Rotation, clip_box, nms, region_pixels
+from babymon.vision.geometry import Box, Rotation, clip_box, nms, region_view
 
 # Upright plus the three quarter turns: measured on infant_face_parts (see babymon/vision/README.md).
 DEFAULT_ANGLES: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
@@ -98,10 +98,7 @@ class RotatingDetector:
     def detect(self, image: np.ndarray, region: Region | None = None) -> list[Face]:
         image = check_image(image)
         height, width = image.shape[:2]
-        ox, oy = 0, 0
-        if region is not None:
-            x1, y1, x2, y2 = region_pixels(region, width, height)
-            image, ox, oy = image[y1:y2, x1:x2], x1, y1
+        image, ox, oy = region_view(image, region)
         sub_h, sub_w = image.shape[:2]
         found: list[Face] = []
         for angle in self.angles:

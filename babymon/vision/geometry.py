@@ -139,6 +139,15 @@ def region_pixels(region: tuple[float, float, float, float], width: int, height:
     return px1, py1, min(px2, width), min(py2, height)
 
 
+def region_view(image: np.ndarray, region: tuple[float, float, float, float] | None) -> tuple[np.ndarray, int, int]:
+    """The part of ``image`` inside ``region`` (fractions; None: all of it) and its top-left corner in pixels
+    (a view, not a copy), so what is found in it can be moved back by that offset."""
+    if region is None:
+        return image, 0, 0
+    x1, y1, x2, y2 = region_pixels(region, image.shape[1], image.shape[0])
+    return image[y1:y2, x1:x2], x1, y1
+
+
 def clip_box(box: Box, width: float, height: float) -> Box:
     return (min(max(box[0], 0.0), width), min(max(box[1], 0.0), height),
             min(max(box[2], 0.0), width), min(max(box[3], 0.0), height))

@@ -28,7 +28,7 @@ import numpy as np
 
 from babymon.analyzers.base import AnalyzerUnavailable
 from babymon.paths import bundled_models
-from babymon.vision.geometry import Box, Rotation, clip_box, region_pixels
+from babymon.vision.geometry import Box, Rotation, clip_box, region_view
 
 COCO_KEYPOINTS: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",
@@ -343,12 +343,7 @@ class BabyLocator:
     def look(self, image: np.ndarray, part: tuple[float, float, float, float] | None) -> tuple[Pose, np.ndarray | None, float]:
         """MoveNet and the presence model on ``part`` of the image (fractions; None: all of it): the pose in frame
         pixels, the embedding of its body crop (or of the whole part) and the presence score."""
-        height, width = image.shape[:2]
-        ox = oy = 0
-        view = image
-        if part is not None:
-            ox, oy, x2, y2 = region_pixels(part, width, height)
-            view = image[oy:y2, ox:x2]
+        view, ox, oy = region_view(image, part)
         pose = self.find_pose(view)
         embedding = None
         if self.embedder is not None:  # the body, or the whole view the pose was looked for in

@@ -128,3 +128,13 @@ def test_letterbox_puts_the_view_where_the_letterbox_map_says():
     ys, xs = np.nonzero(square[:, :, 0] > 127)
     found = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
     assert Letterbox.of(640, 480).to_view(found) == pytest.approx((300, 100, 400, 200), abs=4)
+
+
+def test_region_view_is_the_part_and_its_offset():
+    from babymon.vision.geometry import region_view
+
+    image = np.arange(48 * 64 * 3, dtype=np.uint32).reshape(48, 64, 3)
+    view, ox, oy = region_view(image, (0.25, 0.5, 0.75, 1.0))
+    assert (ox, oy) == (16, 24) and view.shape == (24, 32, 3) and view[0, 0, 0] == image[24, 16, 0]
+    whole, ox, oy = region_view(image, None)
+    assert whole is image and (ox, oy) == (0, 0)
