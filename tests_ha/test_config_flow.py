@@ -93,3 +93,33 @@ async def test_options_flow_sets_snooze_length_and_alert_conditions(hass: HomeAs
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert loaded_entry.options == {CONF_SNOOZE_MINUTES: 10, CONF_ALERT_CONDITIONS: ["face_covered", "crying"]}
     assert loaded_entry.runtime_data.alert_conditions == ["face_covered", "crying"]
+
+
+async def test_a_user_flow_while_a_discovered_one_is_pending_says_why(hass: HomeAssistant, mqtt_mock, payloads) -> None:
+    async_fire_mqtt_message(hass, *_available(payloads), retain=True)  # discovery: a "confirm" flow waits
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 1
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    configure = hass.async_create_task(
+        hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOPIC_PREFIX: "babymon"}))
+    await asyncio.sleep(0.1)
+    async_fire_mqtt_message(hass, *_available(payloads), retain=True)
+    result = await configure
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_in_progress"
+
+
+def test_every_abort_and_error_reason_has_a_text() -> None:
+    """A reason without a text shows the raw key to the user (HA's own helpers abort with already_configured
+    and already_in_progress)."""
+    import json
+    import re
+    from pathlib import Path
+
+    component = Path(const.__file__).parent
+    source = (component / "config_flow.py").read_text()
+    used_aborts = set(re.findall(r'async_abort\(reason="([a-z_]+)"', source)) | {"already_configured", "already_in_progress"}
+    used_errors = set(re.findall(r'errors\["base"\] = "([a-z_]+)"', source))
+    for name in ("strings.json", "translations/en.json"):
+        config = json.loads((component / name).read_text())["config"]
+        assert used_aborts <= set(config["abort"]), (name, used_aborts - set(config["abort"]))
+        assert used_errors <= set(config["error"]), (name, used_errors - set(config["error"]))

@@ -100,3 +100,15 @@ def test_command_topics():
     assert topics.parse_command("babymon/nursery/enabled/set") == ("nursery", "enabled")
     assert topics.parse_command("babymon/nursery/danger") is None
     assert topics.parse_command("other/nursery/snooze/set") is None
+
+
+def test_every_topic_discovery_announces_is_one_the_daemon_publishes_or_listens_to():
+    topics = Topics()
+    published = {topics.available, topics.camera("nursery", "events"), topics.camera("nursery", "available")}
+    published |= {topics.camera("nursery", f) for f in ("state", "snapshot", *FIELDS)}
+    listened = {topics.camera("nursery", "enabled/set"), topics.camera("nursery", "snooze/set")}
+    for config in map(json.loads, discovery_messages(topics, "nursery", "Nursery", 1800).values()):
+        reads = [config[k] for k in ("state_topic", "image_topic", "json_attributes_topic") if k in config]
+        reads += [a["topic"] for a in config["availability"]]
+        assert set(reads) <= published, (config["unique_id"], reads)
+        assert config.get("command_topic", next(iter(listened))) in listened, config["unique_id"]
