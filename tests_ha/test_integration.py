@@ -103,7 +103,39 @@ async def test_every_device_trigger_fires_an_automation(hass: HomeAssistant, loa
     # publish to existing subscribers without the retain flag
     async_fire_mqtt_message(hass, payloads["offline"]["topic"], payloads["offline"]["text"])
     await hass.async_block_till_done()
-    assert [e.data["kind"] for e in fired[-2:]] == ["monitor_unavailable", "alert"]
+    assert [e.data["kind"] for e in fired[-3:]] == ["monitor_unavailable", "alert", "danger_started"]
+
+
+async def test_the_daemon_going_offline_is_danger_too_and_its_return_clears_it(hass: HomeAssistant, loaded_entry,
+                                                                                 payloads) -> None:
+    """A parent's automation on "danger started" must hear that nothing is being watched any more, and the
+    light it turned on must go off again when the daemon is back."""
+    events = async_capture_events(hass, EVENT_BABYMON)
+    alerts = async_capture_events(hass, "babymon_alert")
+    async_fire_mqtt_message(hass, payloads["offline"]["topic"], payloads["offline"]["text"])
+    await hass.async_block_till_done()
+    assert [(e.data["type"], e.data["reasons"]) for e in events] == [
+        ("monitor_unavailable_started", ["daemon_offline"]), ("danger_started", ["monitor_unavailable"])]
+    assert [e.data["condition"] for e in alerts] == ["monitor_unavailable"]
+    async_fire_mqtt_message(hass, payloads["offline"]["topic"], payloads["offline"]["text"])  # said twice: once
+    await hass.async_block_till_done()
+    assert len(events) == 2
+    async_fire_mqtt_message(hass, "babymon/available", "online")
+    await hass.async_block_till_done()
+    assert [e.data["type"] for e in events[2:]] == ["monitor_unavailable_cleared", "danger_cleared"]
+    assert len(alerts) == 1
+
+
+async def test_an_offline_daemon_does_not_start_a_danger_that_is_already_on(hass: HomeAssistant, loaded_entry,
+                                                                             payloads) -> None:
+    state = json.loads(payloads["retained"][f"babymon/{CAMERA}/state"]["text"]) | {"danger": True, "reasons": ["prone"]}
+    async_fire_mqtt_message(hass, f"babymon/{CAMERA}/state", json.dumps(state), qos=1)
+    await hass.async_block_till_done()
+    events = async_capture_events(hass, EVENT_BABYMON)
+    async_fire_mqtt_message(hass, payloads["offline"]["topic"], payloads["offline"]["text"])
+    async_fire_mqtt_message(hass, "babymon/available", "online")
+    await hass.async_block_till_done()
+    assert [e.data["type"] for e in events] == ["monitor_unavailable_started", "monitor_unavailable_cleared"]
 
 
 async def test_alert_follows_the_options(hass: HomeAssistant, loaded_entry, payloads) -> None:
@@ -163,3 +195,33 @@ async def test_unload_leaves_nothing_behind(hass: HomeAssistant, loaded_entry, p
     replay_events(hass, payloads, {"cry_started"})
     await hass.async_block_till_done()
     assert [e.data["type"] for e in events] == ["cry_started"]
+
+
+def _snoozed_state(payloads, minutes: float = 10) -> str:
+    from datetime import timedelta
+
+    from homeassistant.util import dt as dt_util
+
+    state = json.loads(payloads["retained"][f"babymon/{CAMERA}/state"]["text"])
+    state["snoozed_until"] = (dt_util.utcnow() + timedelta(minutes=minutes)).isoformat()
+    return json.dumps(state)
+
+
+async def test_a_snooze_never_silences_a_camera_that_stopped_watching(hass: HomeAssistant, loaded_entry,
+                                                                      payloads) -> None:
+    """Snoozed: the baby alerts stay quiet, but the camera dying still raises the alert (the trigger the
+    notification blueprint uses), as the daemon and the README promise."""
+    # a live publish reaches an existing subscriber without the retain flag (a retained one would be a repeat)
+    async_fire_mqtt_message(hass, f"babymon/{CAMERA}/state", _snoozed_state(payloads), qos=1)
+    await hass.async_block_till_done()
+    alerts = async_capture_events(hass, "babymon_alert")
+    events = async_capture_events(hass, EVENT_BABYMON)
+    replay_events(hass, payloads, {"prone_started", "face_covered_started", "monitor_unavailable_started",
+                                   "danger_started"})
+    await hass.async_block_till_done()
+    assert {e.data["type"] for e in events} >= {"prone_started", "monitor_unavailable_started", "danger_started"}
+    assert [e.data["condition"] for e in alerts] == ["monitor_unavailable", "monitor_unavailable"]  # twice recorded
+    # and the daemon itself going away during the snooze
+    async_fire_mqtt_message(hass, payloads["offline"]["topic"], payloads["offline"]["text"])
+    await hass.async_block_till_done()
+    assert alerts[-1].data["condition"] == "monitor_unavailable" and len(alerts) == 3

@@ -241,7 +241,7 @@ async def test_unknown_availability_payload_is_ignored(hass: HomeAssistant, load
     async_fire_mqtt_message(hass, "babymon/available", "offline")
     await hass.async_block_till_done()
     assert hub.daemon_online is False
-    assert [e.data["type"] for e in events] == ["monitor_unavailable_started"]
+    assert [e.data["type"] for e in events] == ["monitor_unavailable_started", "danger_started"]
 
 
 async def test_notification_blueprint_survives_a_list_valued_condition(

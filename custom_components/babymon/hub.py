@@ -7,7 +7,8 @@ The daemon's MQTT discovery owns every entity (see README, "Home Assistant"). Th
   device triggers and services below show up on that same device, and removes it again on unload,
 * turns ``<prefix>/<camera>/events`` into ``babymon_event`` bus events (which the device triggers listen
   to) and, for the conditions chosen in the options, ``babymon_alert``,
-* reports the daemon going offline as *monitor unavailable* on every camera.
+* reports the daemon going offline as *monitor unavailable* and *danger* on every camera (and their end when it
+  comes back).
 
 Anyone who may publish on the broker may publish on these topics: every payload goes through the checks in
 ``protocol`` (bounded size and depth, the daemon's camera keys, typed event fields, a plausible snooze), and
@@ -70,6 +71,7 @@ class BabymonHub:
     _unsubscribe: list[CALLBACK_TYPE] = field(default_factory=list)
     _seen_ids: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=200))
     _warned_full: bool = False
+    _offline_danger: set[str] = field(default_factory=set)  # cameras whose danger this hub raised for an offline daemon
 
     def __post_init__(self) -> None:
         self.topics = Topics(self.entry.data[CONF_TOPIC_PREFIX])
@@ -186,10 +188,23 @@ class BabymonHub:
             return
         was_online, self.daemon_online = self.daemon_online, online
         if was_online and not online:
-            _LOGGER.warning("babymon daemon at %s went offline", self.topics.available)
+            # The daemon cannot say so itself: raise what it would have raised for a camera that stopped
+            # watching, so automations on "danger" hear it too, not only those on "monitor unavailable".
+            _LOGGER.warning("babymon daemon at %s went offline: no camera is being watched", self.topics.available)
             for camera in self.cameras.values():
                 self._fire(camera, "monitor_unavailable_started",
                            {"reasons": ["daemon_offline"], "condition": "monitor_unavailable"})
+                if (camera.state or {}).get("danger") is not True:
+                    self._fire(camera, "danger_started", {"reasons": ["monitor_unavailable"], "condition": None})
+                    self._offline_danger.add(camera.key)
+        elif was_online is False and online:
+            _LOGGER.info("babymon daemon at %s is back online", self.topics.available)
+            for camera in self.cameras.values():
+                self._fire(camera, "monitor_unavailable_cleared",
+                           {"reasons": ["daemon_online"], "condition": "monitor_unavailable"})
+                if camera.key in self._offline_danger:
+                    self._fire(camera, "danger_cleared", {"reasons": [], "condition": None})
+            self._offline_danger.clear()
 
     @callback
     def _on_registry(self, message: mqtt.ReceiveMessage) -> None:
