@@ -47,7 +47,9 @@ def test_every_command_topic_is_one_the_daemon_listens_to(payloads) -> None:
     assert all(any(f.match(t) for f in filters) for t in commands), commands
 
 
-def test_the_snapshot_image_reads_the_snapshot_and_needs_the_camera(payloads) -> None:
-    config = _configs(payloads)["homeassistant/image/babymon_nursery/snapshot/config"]
-    assert config["image_topic"] == "babymon/nursery/snapshot" and "state_topic" not in config
-    assert "babymon/nursery/available" in [a["topic"] for a in config["availability"]]
+def test_the_retired_mqtt_snapshot_image_is_removed_and_its_topics_are_published(payloads) -> None:
+    """The snapshot image is the integration's own now: the daemon empties the old discovery config (which removes
+    the MQTT entity) and publishes the picture and the time it took it."""
+    assert payloads["retained"]["homeassistant/image/babymon_nursery/snapshot/config"]["text"] == ""
+    assert "base64" in payloads["retained"]["babymon/nursery/snapshot"]
+    assert payloads["retained"]["babymon/nursery/snapshot_time"]["text"].endswith("+00:00")

@@ -17,7 +17,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import load_yaml_dict
 
 from .conftest import replay_events
-from .test_integration import camera_device, entity_id
+from .test_integration import camera_device, entity_id, snapshot_entity_id
 
 BUNDLED = Path(__file__).parents[1] / "custom_components" / DOMAIN / "blueprints" / "automation" / DOMAIN
 NAMES = ("danger_light.yaml", "announce_crying.yaml", "notify_snapshot.yaml")
@@ -84,7 +84,7 @@ async def test_crying_is_announced(hass: HomeAssistant, loaded_entry, payloads) 
 
 async def test_alert_notification_carries_the_snapshot(hass: HomeAssistant, loaded_entry, payloads) -> None:
     phone = async_mock_service(hass, "notify", "mobile_app_phone")  # stands in for the phone
-    snapshot = entity_id(hass, "image", "snapshot")
+    snapshot = snapshot_entity_id(hass)
     await _automation(hass, "notify_snapshot.yaml", {"camera": camera_device(hass).id, "snapshot": snapshot,
                                                      "notify_action": "notify.mobile_app_phone",
                                                      "wait_for_snapshot": 0})

@@ -34,6 +34,12 @@ def camera_device(hass: HomeAssistant) -> dr.DeviceEntry:
     return device
 
 
+def snapshot_entity_id(hass: HomeAssistant) -> str:
+    found = er.async_get(hass).async_get_entity_id("image", DOMAIN, f"babymon_{CAMERA}_snapshot")
+    assert found, "no snapshot image"
+    return found
+
+
 def entity_id(hass: HomeAssistant, component: str, key: str) -> str:
     found = er.async_get(hass).async_get_entity_id(component, "mqtt", f"babymon_{CAMERA}_{key}")
     assert found, f"no {component} entity for {key}"
@@ -48,15 +54,17 @@ async def test_entities_come_from_discovery_once_on_one_device(hass: HomeAssista
     assert [d.id for d in devices] == [device.id]
     entities = er.async_entries_for_device(er.async_get(hass), device.id)
     configs = discovery_configs(payloads)
-    assert len(entities) == len(configs) == 22
-    assert {e.platform for e in entities} == {"mqtt"}  # the integration adds no entity of its own
+    discovered = [e for e in entities if e.platform == "mqtt"]
+    assert len(discovered) == len(configs) == 21
+    # the integration's own: the snapshot image, whose state is the time the daemon took the picture
+    assert [(e.domain, e.unique_id) for e in entities if e.platform == DOMAIN] == [("image", "babymon_nursery_snapshot")]
     assert len({e.unique_id for e in entities}) == len(entities)
     # states from the daemon's retained payloads (captured with the scene clear and the camera connected)
     assert hass.states.get(entity_id(hass, "binary_sensor", "danger")).state == "off"
     assert hass.states.get(entity_id(hass, "binary_sensor", "connected")).state == "on"
     assert hass.states.get(entity_id(hass, "sensor", "posture")).state == "supine"
     assert hass.states.get(entity_id(hass, "switch", "enabled")).state == "on"
-    snapshot = hass.states.get(entity_id(hass, "image", "snapshot"))
+    snapshot = hass.states.get(snapshot_entity_id(hass))
     assert snapshot is not None and snapshot.state not in ("unavailable", "unknown")  # the daemon's JPEG arrived
 
 

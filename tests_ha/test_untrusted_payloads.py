@@ -29,7 +29,7 @@ from homeassistant.util import dt as dt_util
 
 from .conftest import CAMERA, make_entry, replay_retained
 from .test_blueprints import _automation
-from .test_integration import camera_device, entity_id
+from .test_integration import camera_device, entity_id, snapshot_entity_id
 
 STATE_TOPIC = f"babymon/{CAMERA}/state"
 EVENTS_TOPIC = f"babymon/{CAMERA}/events"
@@ -249,7 +249,7 @@ async def test_notification_blueprint_survives_a_list_valued_condition(
 ) -> None:
     phone = async_mock_service(hass, "notify", "mobile_app_phone")
     await _automation(hass, "notify_snapshot.yaml", {"camera": camera_device(hass).id,
-                                                     "snapshot": entity_id(hass, "image", "snapshot"),
+                                                     "snapshot": snapshot_entity_id(hass),
                                                      "notify_action": "notify.mobile_app_phone",
                                                      "wait_for_snapshot": 0})
     async_fire_mqtt_message(hass, *daemon_event(payloads, "face_covered_started", condition=["face_covered"]), qos=1)

@@ -23,6 +23,7 @@ import collections
 import json
 import logging
 import ssl
+import time
 from typing import Protocol
 
 import aiomqtt
@@ -33,6 +34,7 @@ from babymon.mqtt.commands import parse_enabled, parse_snooze
 from babymon.mqtt.discovery import discovery_messages
 from babymon.mqtt.payloads import FIELDS, field_payloads
 from babymon.mqtt.topics import Topics
+from babymon.state import iso_time
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +130,10 @@ class MqttPublisher:
         self._wake.set()
 
     def camera_snapshot(self, camera: str, jpeg: bytes) -> None:
+        # When it was taken (the alert's time: the snapshot is pushed just before the alert's events), retained
+        # beside it, so Home Assistant shows that time and not the time it (re)received the picture.
         self._set(self.topics.camera(camera, "snapshot"), jpeg)
+        self._set(self.topics.camera(camera, "snapshot_time"), iso_time(time.time()))
 
     def _set(self, topic: str, payload: str | bytes) -> None:
         if self._retained.get(topic) == payload:
@@ -325,7 +330,7 @@ class MqttPublisher:
         await client.publish(self.topics.registry, json.dumps({"cameras": announced}), qos=1, retain=True)
 
     def _state_topics(self, camera: str) -> list[str]:
-        return [self.topics.camera(camera, f) for f in ("state", "snapshot", *FIELDS)]
+        return [self.topics.camera(camera, f) for f in ("state", "snapshot", "snapshot_time", *FIELDS)]
 
     def _own_topics(self, camera: str) -> list[str]:
         """Every retained topic this daemon publishes for ``camera``."""

@@ -1,5 +1,5 @@
 """Home Assistant MQTT discovery: one retained config message per entity of the entity table
-(:mod:`babymon.mqtt.entities`), one device per camera (pure).
+(:mod:`babymon.mqtt.entities`), one device per camera, and an empty one per retired entity (pure).
 
 Entities that describe the baby (face, posture, crying, …) are available only while both the daemon and
 the camera stream are up. Entities that describe the monitor itself (danger, monitor unavailable,
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from babymon import __version__
-from babymon.mqtt.entities import entities
+from babymon.mqtt.entities import RETIRED, entities
 from babymon.mqtt.topics import Topics
 
 ORIGIN = {"name": "babymon", "sw_version": __version__}
@@ -51,8 +51,6 @@ def discovery_messages(topics: Topics, camera: str, name: str, snooze_seconds: i
             config["command_topic"] = topics.camera(camera, "snooze/set")
         elif entity.component == "event":
             config["state_topic"] = topics.camera(camera, "events")
-        elif entity.component == "image":
-            config["image_topic"] = topics.camera(camera, "snapshot")
         if entity.key == "danger":
             config["json_attributes_topic"] = topics.camera(camera, "state")
             config["json_attributes_template"] = (
@@ -65,4 +63,6 @@ def discovery_messages(topics: Topics, camera: str, name: str, snooze_seconds: i
             config["json_attributes_template"] = "{{ {'problem': value_json.health.evidence} | tojson }}"
         config |= dict(entity.extra)
         messages[topics.discovery(entity.component, camera, entity.key)] = json.dumps(config, sort_keys=True)
+    for component, key in RETIRED:  # an empty retained config: Home Assistant removes the entity
+        messages[topics.discovery(component, camera, key)] = ""
     return messages

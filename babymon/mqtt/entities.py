@@ -31,7 +31,7 @@ def text(value) -> str:
 
 @dataclass(frozen=True)
 class Entity:
-    component: str  # binary_sensor, sensor, switch, button, event, image
+    component: str  # binary_sensor, sensor, switch, button, event
     key: str  # object id, unique per camera
     name: str
     field: str | None = None  # the per-field state topic it shows
@@ -105,8 +105,14 @@ def entities(snooze_seconds: int) -> list[Entity]:
                extra=(("payload_press", str(snooze_seconds)), ("icon", "mdi:bell-sleep"))),
         Entity("button", "snooze_cancel", "Cancel snooze", extra=(("payload_press", "0"), ("icon", "mdi:bell-ring"))),
         Entity("event", "events", "Danger events", extra=(("event_types", list(EVENT_TYPES)),)),
-        Entity("image", "snapshot", "Last event snapshot", needs_camera=True, extra=(("content_type", "image/jpeg"),)),
     ]
+
+
+# Entities an earlier version announced and this one does not: an empty retained config removes them from Home
+# Assistant. The snapshot image is the Home Assistant integration's own now (``custom_components/babymon/image.py``):
+# MQTT's image entity takes the time Home Assistant received the picture as its state, so every restart of Home
+# Assistant changed it; the integration's takes the time the daemon took it (``<prefix>/<camera>/snapshot_time``).
+RETIRED: tuple[tuple[str, str], ...] = (("image", "snapshot"),)
 
 
 # per-field topics that no entity shows but automations and the integration read

@@ -1,13 +1,16 @@
 """babymon for Home Assistant: device triggers, services, blueprints and diagnostics for a babymon daemon.
 
-The entities themselves come from the daemon's MQTT discovery (one device per camera); this integration
-attaches to those same devices and never creates entities of its own, so none appears twice.
+The entities come from the daemon's MQTT discovery (one device per camera); this integration attaches to those
+same devices. It owns one entity per camera itself, the *Last event snapshot* image (``image.py``), because MQTT's
+image takes the time Home Assistant received the picture as its state; the daemon no longer announces that one,
+so none appears twice.
 """
 
 from __future__ import annotations
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
@@ -19,6 +22,7 @@ from .hub import BabymonHub
 from .services import async_register_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS = [Platform.IMAGE]
 
 type BabymonConfigEntry = ConfigEntry[BabymonHub]
 
@@ -33,11 +37,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: BabymonConfigEntry) -> b
     if not await mqtt.async_wait_for_mqtt_client(hass):
         raise ConfigEntryNotReady("the MQTT integration is not connected")
     hub = BabymonHub(hass, entry)
-    await hub.async_start()
     entry.runtime_data = hub
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await hub.async_start()
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: BabymonConfigEntry) -> bool:
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     entry.runtime_data.async_stop()
-    return True
+    return unloaded

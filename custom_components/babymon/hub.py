@@ -1,6 +1,6 @@
 """Follows one babymon daemon over MQTT and links its cameras to the devices its discovery created.
 
-The daemon's MQTT discovery owns every entity (see README, "Home Assistant"). This hub only:
+The daemon's MQTT discovery owns every entity but the snapshot image (``image.py``). This hub only:
 
 * learns the cameras (from the retained ``<prefix>/_announced`` registry and ``<prefix>/<camera>/state``),
 * adds this config entry to each camera's device (identifiers ``("mqtt", "<prefix>_<camera>")``) so the
@@ -26,6 +26,7 @@ from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -75,6 +76,11 @@ class BabymonHub:
 
     def __post_init__(self) -> None:
         self.topics = Topics(self.entry.data[CONF_TOPIC_PREFIX])
+
+    @property
+    def signal_new_camera(self) -> str:
+        """Sent on the dispatcher when this hub starts following a camera (the image platform adds its entity)."""
+        return f"babymon_new_camera_{self.entry.entry_id}"
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -126,6 +132,7 @@ class BabymonHub:
                         "someone else publishing on the broker?)", self.topics.prefix, MAX_CAMERAS, key)
                 return None
             camera = self.cameras[key] = Camera(key)
+            async_dispatcher_send(self.hass, self.signal_new_camera)
         if camera.device_id is None:
             self._link_device(camera)
         return camera
