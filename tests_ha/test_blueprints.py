@@ -17,7 +17,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import load_yaml_dict
 
 from .conftest import replay_events
-from .test_integration import camera_device, entity_id, snapshot_entity_id
+from .test_integration import camera_device, snapshot_entity_id
 
 BUNDLED = Path(__file__).parents[1] / "custom_components" / DOMAIN / "blueprints" / "automation" / DOMAIN
 NAMES = ("danger_light.yaml", "announce_crying.yaml", "notify_snapshot.yaml")

@@ -29,7 +29,7 @@ from homeassistant.util import dt as dt_util
 
 from .conftest import CAMERA, make_entry, replay_retained
 from .test_blueprints import _automation
-from .test_integration import camera_device, entity_id, snapshot_entity_id
+from .test_integration import camera_device, snapshot_entity_id
 
 STATE_TOPIC = f"babymon/{CAMERA}/state"
 EVENTS_TOPIC = f"babymon/{CAMERA}/events"
