@@ -123,3 +123,23 @@ def test_every_abort_and_error_reason_has_a_text() -> None:
         config = json.loads((component / name).read_text())["config"]
         assert used_aborts <= set(config["abort"]), (name, used_aborts - set(config["abort"]))
         assert used_errors <= set(config["error"]), (name, used_errors - set(config["error"]))
+
+
+async def test_a_discovery_on_a_topic_that_is_not_an_availability_topic_is_refused(hass: HomeAssistant,
+                                                                                   mqtt_mock) -> None:
+    info = MqttServiceInfo(topic="babymon/nursery/state", payload="online", qos=1, retain=True,
+                           subscribed_topic="babymon/available", timestamp=0)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_MQTT}, data=info)
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "invalid_discovery_info"
+
+
+async def test_manual_setup_without_a_connected_mqtt_says_so(hass: HomeAssistant, mqtt_mock, monkeypatch) -> None:
+    from custom_components.babymon import config_flow
+
+    async def not_connected(hass) -> bool:
+        return False
+
+    monkeypatch.setattr(config_flow.mqtt, "async_wait_for_mqtt_client", not_connected)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOPIC_PREFIX: "babymon"})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "mqtt_not_connected"
