@@ -23,6 +23,7 @@ from homeassistant.util import dt as dt_util
 from . import BabymonConfigEntry
 from .const import MQTT_DOMAIN
 from .hub import BabymonHub
+from .protocol import aware_time
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,15 +35,8 @@ MAX_FUTURE = timedelta(minutes=5)  # clocks differ a little; a snapshot from the
 
 def snapshot_time(payload: object, now: datetime) -> datetime | None:
     """The daemon's ``snapshot_time`` (ISO 8601 with a time zone, at most a few minutes ahead of ``now``), or None."""
-    if not isinstance(payload, str) or len(payload) > 64:
-        return None
-    try:
-        parsed = datetime.fromisoformat(payload)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None or parsed.utcoffset() is None or parsed > now + MAX_FUTURE:
-        return None
-    return parsed
+    parsed = aware_time(payload)
+    return None if parsed is None or parsed > now + MAX_FUTURE else parsed
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: BabymonConfigEntry,

@@ -206,18 +206,27 @@ def announced_cameras(payload: str | bytes) -> list[str] | None:
     ]
 
 
+def aware_time(value: object) -> datetime | None:
+    """A time as the daemon writes it (ISO 8601 with a time zone, at most 64 characters), or None for anything
+    else: not text, not a time, or naive (no telling when that is)."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        return None
+    return parsed
+
+
 def snooze_active(until: object, now: datetime) -> bool:
     """Whether a state's ``snoozed_until`` (ISO 8601 with a time zone, as the daemon writes it) silences alerts
     at ``now`` (time zone aware). Only a time the daemon could have set counts: at most ``MAX_SNOOZE_SECONDS`` (plus
     ``SNOOZE_CLOCK_MARGIN_SECONDS``) ahead. Anything else (not text, not a time, no time zone, too far) does not."""
-    if not isinstance(until, str) or len(until) > 64:
+    parsed = aware_time(until)
+    if parsed is None:
         return False
-    try:
-        parsed = datetime.fromisoformat(until)
-    except ValueError:
-        return False
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        return False  # naive: no telling when that is
     try:
         return now < parsed <= now + timedelta(seconds=MAX_SNOOZE_SECONDS + SNOOZE_CLOCK_MARGIN_SECONDS)
     except OverflowError:
