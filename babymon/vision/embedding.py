@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from babymon.analyzers.base import AnalyzerUnavailable
+from babymon.tflite import dequantized
 
 EMBEDDING_SIZE = 1024
 INPUT_SIZE = 224
@@ -40,7 +41,6 @@ class ImageEmbedder:
         if tuple(self._input["shape"]) != expected:
             raise AnalyzerUnavailable(f"image embedding model {path}: input shape {tuple(self._input['shape'])}, "
                                       f"expected {expected}")
-        self._out_scale, self._out_zero = self._output.get("quantization", (0.0, 0))
 
     def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Embeddings of BGR uint8 crops of INPUT_SIZE×INPUT_SIZE (see ``babymon.vision.crops``): (N, 1024)."""
@@ -52,6 +52,5 @@ class ImageEmbedder:
             rgb = np.ascontiguousarray(crop[None, :, :, ::-1])
             self._interpreter.set_tensor(self._input["index"], rgb)
             self._interpreter.invoke()
-            raw = self._interpreter.get_tensor(self._output["index"]).reshape(-1).astype(np.float32)
-            out[i] = (raw - self._out_zero) * self._out_scale if self._out_scale else raw
+            out[i] = dequantized(self._interpreter.get_tensor(self._output["index"]).reshape(-1), self._output)
         return out

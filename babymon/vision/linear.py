@@ -22,6 +22,11 @@ class LinearHead:
             raise ValueError(f"expected {self.coef.shape[1]} features, got {x.shape[-1]}")
         return ((x - self.mean) / self.scale) @ self.coef.T + self.intercept
 
+    def folded(self) -> tuple[np.ndarray, np.ndarray]:
+        """The same head with the standardisation folded in: ``x @ weights.T + bias`` gives the same logits, one
+        product and no per-call arithmetic on ``x``. Returns ``(weights (classes, features), bias (classes,))``."""
+        return self.coef / self.scale, self.intercept - np.sum(self.coef * self.mean / self.scale, axis=1)
+
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)

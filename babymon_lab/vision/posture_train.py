@@ -442,8 +442,8 @@ def side_experiment(args, cache, log, model) -> tuple[dict, object]:
     y_test = np.array([label == "side" for label in test_labels], dtype=int)
     head = fit_head(x_train, y_train, 1.0, seed=args.seed)
     # Binary logistic: one logit row; fold the standardisation into plain weights for side.json.
-    weights = head.coef[0] / head.scale
-    bias = float(head.intercept[0] - np.sum(head.coef[0] * head.mean / head.scale))
+    weights, bias = (v[0] for v in head.folded())
+    bias = float(bias)
     p_test = 1 / (1 + np.exp(-(x_test @ weights + bias)))
 
     # On lying val images (MoveNet keypoints), how often would side win?
@@ -533,8 +533,8 @@ def presence_experiment(args, cache, log) -> tuple[dict, object]:
 
     def fit(x: np.ndarray, c: float) -> tuple[np.ndarray, float, np.ndarray]:
         head = fit_head(x[train], y_a[train], c, seed=args.seed)
-        weights = head.coef[0] / head.scale
-        bias = float(head.intercept[0] - np.sum(head.coef[0] * head.mean / head.scale))
+        weights, bias = (v[0] for v in head.folded())
+        bias = float(bias)
         return weights, bias, 1 / (1 + np.exp(-np.clip(x @ weights + bias, -50, 50)))
 
     groups_a = np.array(groups)

@@ -138,3 +138,20 @@ def test_region_view_is_the_part_and_its_offset():
     assert (ox, oy) == (16, 24) and view.shape == (24, 32, 3) and view[0, 0, 0] == image[24, 16, 0]
     whole, ox, oy = region_view(image, None)
     assert whole is image and (ox, oy) == (0, 0)
+
+
+def test_a_folded_head_gives_the_same_logits():
+    rng = np.random.default_rng(0)
+    head = LinearHead(mean=rng.normal(size=5), scale=rng.uniform(0.5, 2, 5), coef=rng.normal(size=(3, 5)),
+                      intercept=rng.normal(size=3))
+    x = rng.normal(size=(4, 5))
+    weights, bias = head.folded()
+    assert x @ weights.T + bias == pytest.approx(head.logits(x))
+
+
+def test_dequantized_reads_a_quantized_tensor_as_real_values():
+    from babymon.tflite import dequantized
+
+    raw = np.array([0, 10, 255], np.uint8)
+    assert dequantized(raw, {"quantization": (0.5, 10)}).tolist() == [-5.0, 0.0, 122.5]
+    assert dequantized(raw, {"quantization": (0.0, 0)}).tolist() == [0.0, 10.0, 255.0]
