@@ -21,18 +21,17 @@ import argparse
 import csv
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from babymon_lab.vision.finder_train import MIN_STRIP, composite, crib_frame_look, read_item, split_of
+from babymon.analyzers.base import POSTURES
+from babymon_lab.vision.finder_train import composite, crib_frame_look, empty_beds, read_item, split_of
+from babymon_lab.vision.metrics import classification_report
 from babymon_lab.vision.posture_data import (
     DEFAULT_DATA,
     SPLIT_SEED,
-    inpainted_negatives,
-    presence_items,
     read_posture_images,
     split_images,
 )
@@ -64,18 +63,12 @@ def write_manifest(out_dir: Path, data: Path = DEFAULT_DATA, work: Path | None =
 
     out_dir.mkdir(parents=True, exist_ok=True)
     work = work or Path(tempfile.gettempdir()) / "babymon-finder"
-    items = presence_items(data)
-    strips = [i for i in items if not i.present and min(i.crop[2] - i.crop[0], i.crop[3] - i.crop[1]) >= MIN_STRIP]
-    beds = [e for e in inpainted_negatives(data, work / "inpainted") + strips if split_of(e.group) == "test"]
+    beds = [e for e in empty_beds(data, work) if split_of(e.group) == "test"]
     pick = np.random.default_rng(SEED)
     rows = []
     for i, photo in enumerate(split_images(read_posture_images(data))["test"]):
-        image = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
         bed = _camera_sized(read_item(beds[int(pick.integers(len(beds)))]))
-        rng = np.random.default_rng([SEED, i])
-        frame, _ = composite(image, (0, 0, image.shape[1], image.shape[0]), bed,
-                             _NoTurn(rng) if photo.label in UPRIGHT else rng)
-        frame = crib_frame_look(frame, np.random.default_rng([SEED + 1, i]))
+        frame = crib_copy(photo, bed, np.random.default_rng([SEED, i]), np.random.default_rng([SEED + 1, i]))
         name = f"{i:04d}_{photo.label}.jpg"
         cv2.imwrite(str(out_dir / name), frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
         rows.append((name, photo.label))
@@ -112,9 +105,7 @@ def presence_frames(data: Path, out_dir: Path, seed: int = SPLIT_SEED) -> list[P
 
     out_dir.mkdir(parents=True, exist_ok=True)
     finder = BabyFinder()
-    items = presence_items(data)
-    strips = [i for i in items if not i.present and min(i.crop[2] - i.crop[0], i.crop[3] - i.crop[1]) >= MIN_STRIP]
-    beds = inpainted_negatives(data, out_dir.parent / "inpainted") + strips
+    beds = empty_beds(data, out_dir.parent)
     by_split = {part: [b for b in beds if presence_split(b.group, seed) == part] for part in ("train", "test")}
     jobs = [(photo, "train" if part == "train" else "test", i)
             for part, photos in split_images(read_posture_images(data), seed).items() for i, photo in enumerate(photos)]
@@ -124,11 +115,8 @@ def presence_frames(data: Path, out_dir: Path, seed: int = SPLIT_SEED) -> list[P
         if not target.is_file():
             pick = np.random.default_rng([seed, 11, i, split == "train"])
             bed = _camera_sized(read_item(by_split[split][int(pick.integers(len(by_split[split])))]))
-            image = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
             rng = np.random.default_rng([seed, 12, i, split == "train"])
-            frame, _ = composite(image, (0, 0, image.shape[1], image.shape[0]), bed,
-                                 _NoTurn(rng) if photo.label in UPRIGHT else rng)
-            cv2.imwrite(str(target), crib_frame_look(frame, rng), [cv2.IMWRITE_JPEG_QUALITY, 92])
+            cv2.imwrite(str(target), crib_copy(photo, bed, rng, rng), [cv2.IMWRITE_JPEG_QUALITY, 92])
         frames.append((target, True, f"crib-scale {photo.label}", split, f"posture/{photo.group}"))
     for i, bed in enumerate(beds):
         split = presence_split(bed.group, seed)
@@ -146,6 +134,17 @@ def presence_frames(data: Path, out_dir: Path, seed: int = SPLIT_SEED) -> list[P
             crop = region_pixels(focus_region(found.box, image.shape[1], image.shape[0]), image.shape[1], image.shape[0])
         out.append(PresenceFrame(path, crop, present, source, split, group))
     return out
+
+
+def crib_copy(photo, bed: np.ndarray, turn_rng: np.random.Generator, look_rng: np.random.Generator) -> np.ndarray:
+    """A posture photo pasted whole onto ``bed`` at crib scale (lying babies turned or mirrored by ``turn_rng``,
+    sitting and standing ones kept upright) and seen through the crib-camera look (``look_rng``)."""
+    import cv2
+
+    image = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
+    frame, _ = composite(image, (0, 0, image.shape[1], image.shape[0]), bed,
+                         _NoTurn(turn_rng) if photo.label in UPRIGHT else turn_rng)
+    return crib_frame_look(frame, look_rng)
 
 
 def _camera_sized(bed: np.ndarray, side: int = 480) -> np.ndarray:
@@ -168,24 +167,22 @@ def compare(manifest: Path, finder: bool) -> dict:
     with manifest.open(newline="") as f:
         rows = list(csv.DictReader(f))
     pipeline = VisionPipeline(locator=BabyLocator(use_finder=finder))
-    pairs, ms = Counter(), []
+    truth, guess, ms = [], [], []
     for row in rows:
         image = cv2.imread(str(manifest.parent / row["path"]), cv2.IMREAD_COLOR)
         started = time.perf_counter()
         result = pipeline.analyze(image)
         ms.append((time.perf_counter() - started) * 1000.0)
-        pairs[(row["label"], result.posture or "no_baby")] += 1
-    labels = sorted({row["label"] for row in rows})
-    f1 = []
-    for c in labels:
-        tp = pairs[(c, c)]
-        fn = sum(v for (t, g), v in pairs.items() if t == c and g != c)
-        fp = sum(v for (t, g), v in pairs.items() if g == c and t != c)
-        f1.append(2 * tp / max(1, 2 * tp + fn + fp))
-    return {"n": len(rows), "accuracy": sum(pairs[(c, c)] for c in labels) / len(rows),
-            "macro_f1": float(np.mean(f1)), "no_baby": sum(v for (_, g), v in pairs.items() if g == "no_baby") / len(rows),
-            "ms_per_frame": float(np.mean(ms)),
-            "confusion": {c: {g: v for (t, g), v in sorted(pairs.items()) if t == c} for c in labels}}
+        truth.append(row["label"])
+        guess.append(result.posture or "no_baby")
+    report = classification_report(truth, guess, (*POSTURES, "no_baby"))
+    present = sorted(set(truth))  # macro-F1 over the classes the manifest has
+    matrix = dict(zip(report["confusion_matrix"]["labels"], report["confusion_matrix"]["matrix"], strict=True))
+    labels = report["confusion_matrix"]["labels"]
+    return {"n": report["n"], "accuracy": report["accuracy"],
+            "macro_f1": float(np.mean([report["per_class"][c]["f1"] for c in present])),
+            "no_baby": guess.count("no_baby") / len(guess), "ms_per_frame": float(np.mean(ms)),
+            "confusion": {c: {g: v for g, v in zip(labels, matrix[c], strict=True) if v} for c in present}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -152,6 +152,15 @@ def read_item(item) -> np.ndarray:
     return image
 
 
+def empty_beds(data: Path, work: Path, items: list | None = None) -> list:
+    """The empty frames: ``infant_detection`` photos with the baby inpainted out (written under ``work``) and the
+    background strips of ``items`` (``presence_items``) at least ``MIN_STRIP`` pixels both ways."""
+    items = presence_items(data) if items is None else items
+    strips = [item for item in items if not item.present and min(item.crop[2] - item.crop[0],
+                                                                  item.crop[3] - item.crop[1]) >= MIN_STRIP]
+    return inpainted_negatives(data, work / "inpainted") + strips
+
+
 def build_samples(data: Path, work: Path, progress: bool = True) -> list[Sample]:
     """Every real photo, inpainted bed, composite and empty look-alike, with its feature maps."""
     from tqdm import tqdm
@@ -160,9 +169,7 @@ def build_samples(data: Path, work: Path, progress: bool = True) -> list[Sample]
     rng = np.random.default_rng(SEED)
     items = presence_items(data)
     babies = [item for item in items if item.present and item.crop is None]
-    strips = [item for item in items if not item.present and min(item.crop[2] - item.crop[0],
-                                                                  item.crop[3] - item.crop[1]) >= MIN_STRIP]
-    empties = inpainted_negatives(data, work / "inpainted") + strips
+    empties = empty_beds(data, work, items)
     beds = {s: [e for e in empties if split_of(e.group) == s] for s in ("train", "val", "test")}
     jobs = [("real", item) for item in babies] + [("empty", item) for item in empties]
     jobs += [("composite", item) for item in babies for _ in range(2 if "detection" in item.source else 1)]
