@@ -268,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
         lab.add_commands(sub)  # bench, train, eval, bench-cry, bench-vision
 
     from babymon.models_cli import add_parser as add_models_parser
+    from babymon.nursery.capture import add_nursery_parser
+
+    add_nursery_parser(sub)  # babymon nursery capture
 
     models_actions = add_models_parser(sub)  # babymon models list | download | verify
     if lab is not None:

@@ -114,6 +114,19 @@ class VisionConfig(_Strict):
         "yunet", description="yunet: fast (default); retinaface: the accurate one (needs a one-time export, see README)"
     )
     smoothing_seconds: Seconds = Field(1.0, description="time constant of the per-frame smoothing of face state and posture")
+    models: Path | None = Field(None, description="a folder of heads refitted to your nursery (`babymon train nursery`); "
+                                                  "default: the shipped heads")
+
+    @field_validator("models")
+    @classmethod
+    def _models_folder(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return value
+        from babymon.nursery.heads import check_heads_folder
+
+        value = value.expanduser()
+        check_heads_folder(value)  # raises ValueError naming the file and what is wrong
+        return value
 
 
 class RuleConfig(_Strict):
@@ -240,6 +253,17 @@ class EvidenceConfig(_Strict):
         return value.expanduser()
 
 
+class NurseryConfig(_Strict):
+    path: Path = Field(Path("~/.local/share/babymon/nursery"), validate_default=True,
+                       description="frames kept for labelling, one folder per camera (`babymon nursery capture`, /label)")
+    keep_alert_frames: bool = Field(True, description="keep the frame every alert started on, for labelling")
+
+    @field_validator("path")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+
 class HttpConfig(_Strict):
     enabled: bool = True
     host: str = Field("127.0.0.1", description="address to listen on; anything but loopback needs a token")
@@ -265,6 +289,7 @@ class Config(_Strict):
     cameras: dict[str, CameraConfig]
     logging: LoggingConfig = LoggingConfig()
     http: HttpConfig = HttpConfig()
+    nursery: NurseryConfig = NurseryConfig()
 
     @field_validator("cameras")
     @classmethod

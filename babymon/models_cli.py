@@ -32,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
     actions = parser.add_subparsers(dest="models_command", required=True)
 
     p = actions.add_parser("list", parents=[common], help="every model: task, license, status, path")
+    p.add_argument("-c", "--config", default=None,
+                   help="also list the vision heads each camera uses (vision.models; default: config.yaml when "
+                        "there is one)")
     p.set_defaults(func=cmd_list)
     p = actions.add_parser("download", parents=[common],
                            help="fetch models (all when no NAME) into the model directory")
@@ -76,7 +79,30 @@ def cmd_list(args: argparse.Namespace) -> int:
     for s in statuses:
         for problem in s.problems:
             print(f"warning: {problem}", file=sys.stderr)
+    config_file = args.config or ("config.yaml" if Path("config.yaml").is_file() else None)
+    if config_file:
+        print(f"vision heads per camera ({config_file}):")
+        print(heads_lines(config_file))
     return 0
+
+
+def heads_lines(config_file: str) -> str:
+    """One line per camera: the shipped heads, or the refitted folder it names and what the refit wrote of it."""
+    from babymon.cli import _load
+    from babymon.nursery.heads import folder_info
+
+    config = _load(config_file)
+    lines = []
+    for key, camera in config.cameras.items():
+        folder = camera.vision.models
+        if folder is None:
+            lines.append(f"  {key}: shipped (models/posture, models/face_state)")
+            continue
+        info = folder_info(folder)
+        about = (f"{info.get('kind', 'heads')}, {info.get('frames', '?')} labelled frames, {info.get('created', '?')}"
+                 + (", FORCED past the check" if info.get("forced") else "")) if info else "no heads.json"
+        lines.append(f"  {key}: {folder} ({about})")
+    return "\n".join(lines)
 
 
 def cmd_download(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from babymon.cry.model import KINDS as CRY_KINDS
+from babymon.nursery.commands import add_train_nursery_arguments
 from babymon.vision.face import DEFAULT_ANGLES, DEFAULT_MAX_SIDE, FACE_DETECTORS
 
 Handler = Callable[[argparse.Namespace], int]
@@ -39,7 +40,8 @@ OLD_NAMES = {"face_state": ["occlusion"]}
 TRAIN_TASKS = {"cry": lazy("babymon_lab.cry.commands:train_cry"),
                "posture": lazy("babymon_lab.vision.posture_train:train_command"),
                "face_state": lazy("babymon_lab.vision.face_state_train:train_command"),
-               "finder": lazy("babymon_lab.vision.finder_train:train_command")}
+               "finder": lazy("babymon_lab.vision.finder_train:train_command"),
+               "nursery": lazy("babymon.nursery.commands:train_nursery_command")}
 EVAL_TASKS = {"cry": lazy("babymon_lab.cry.commands:eval_cry"),
               "face": lazy("babymon_lab.vision.eval_face:eval_face_command"),
               "face_state": lazy("babymon_lab.vision.eval_vision:eval_face_state_command"),
@@ -79,6 +81,9 @@ def add_posture_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="what the fused heads embed: the body box (default: its embedding is computed for "
                              "presence anyway, and it does not depend on how wide the camera's view is), the "
                              "whole frame, or whichever scores better on val")
+    parser.add_argument("--training-sample", type=Path, default=None,
+                        help="also write a class-balanced sample of the posture and presence training features "
+                             "here (models/nursery/posture_sample.npz: what `babymon train nursery` refits on)")
     parser.add_argument("--approach", default=None,
                         help="ship the approach whose name contains this text (default: the best on val, see "
                              "MODEL_CARD.md)")
@@ -91,6 +96,9 @@ def add_face_state_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=Path, default=None,
                         help="embedding cache (default $TMPDIR/babymon-face-state-cache)")
     parser.add_argument("--no-masks", action="store_true", help="leave out the adult face-mask photos")
+    parser.add_argument("--training-sample", type=Path, default=None,
+                        help="also write a class-balanced sample of the training features here "
+                             "(models/nursery/face_state_sample.npz: what `babymon train nursery` refits on)")
 
 
 def add_finder_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,6 +112,8 @@ TRAIN_ARGUMENTS: list[tuple[str, Callable[[argparse.ArgumentParser], None], str]
     ("posture", add_posture_train_arguments, "locator presence + posture heads"),
     ("face_state", add_face_state_train_arguments, "face-state head (clear/pacifier/covered/face not visible)"),
     ("finder", add_finder_train_arguments, "baby finder: where in a wide frame the baby is (cell head on MobileNet)"),
+    ("nursery", add_train_nursery_arguments, "refit the posture, presence and face-state heads to your nursery's "
+                                             "labelled frames (run-time dependencies only)"),
 ]
 
 
@@ -129,6 +139,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     vision = parser.add_argument_group("face_state and posture")
     vision.add_argument("--finder", choices=("on", "off"), default="on",
                         help="the baby finder before the pose model (off: the path before it, to compare)")
+    vision.add_argument("--models", type=Path, default=None,
+                        help="a heads folder refitted to a nursery (`babymon train nursery`); default: the shipped heads")
 
 
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:

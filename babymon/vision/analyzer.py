@@ -39,7 +39,7 @@ class VisionAnalyzer(VideoAnalyzer):
         if pipeline is None:
             try:
                 pipeline = VisionPipeline(face_detector=build_face_detector(config.vision.face_detector),
-                                          region=config.crib_region)
+                                          region=config.crib_region, models=config.vision.models)
             except ModuleNotFoundError as exc:
                 raise AnalyzerUnavailable(f"a vision component is not installed: {exc.name}") from None
         self.pipeline = pipeline

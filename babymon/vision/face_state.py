@@ -138,13 +138,22 @@ class FaceStateClassifier:
             embedder = ImageEmbedder(threads=threads)
         self.embedder = embedder
 
-    def predict(self, image: np.ndarray, face: Face | None, head_box: Box | None) -> dict[str, float]:
+    def embedding(self, image: np.ndarray, face: Face | None, head_box: Box | None) -> np.ndarray | None:
+        """The embedding of the crop the head looks at; None when there is nothing to look at."""
         image = check_image(image)
         crop = face_crop(image, face, head_box, self.head.face_margin, self.head.head_margin)
-        if crop is None:
-            return dict(NO_VIEW_PROBS)
-        probs = self.head.probabilities(self.embedder.embed([crop]))[0]
-        return {name: float(p) for name, p in zip(FACE_CLASSES, probs, strict=True)}
+        return None if crop is None else self.embedder.embed([crop])[0]
+
+    def predict(self, image: np.ndarray, face: Face | None, head_box: Box | None) -> dict[str, float]:
+        return face_state_probabilities(self.head, self.embedding(image, face, head_box))
+
+
+def face_state_probabilities(head: FaceStateHead, embedding: np.ndarray | None) -> dict[str, float]:
+    """The head's answer for one crop's embedding (pure); nothing to look at (None) → :data:`NO_VIEW_PROBS`."""
+    if embedding is None:
+        return dict(NO_VIEW_PROBS)
+    probs = head.probabilities(embedding)[0]
+    return {name: float(p) for name, p in zip(FACE_CLASSES, probs, strict=True)}
 
 
 def face_unseen(probs: dict[str, float]) -> dict[str, float]:

@@ -18,6 +18,7 @@ per camera thread.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -89,11 +90,18 @@ class VisionPipeline:
 
     def __init__(self, locator: Locator | None = None, face_detector: FaceDetector | None = None,
                  face_state: FaceStateModel | None = None, posture: PostureModel | None = None,
-                 region: Region | None = None):
+                 region: Region | None = None, models: Path | None = None):
+        """``models``: a heads folder (``vision.models``, see :mod:`babymon.nursery.heads`) for the components
+        built here; None = the shipped heads."""
+        heads = None
+        if models is not None and (locator is None or face_state is None or posture is None):
+            from babymon.nursery.heads import load_heads
+
+            heads = load_heads(models)
         if locator is None:
             from babymon.vision.pose import BabyLocator
 
-            locator = BabyLocator()
+            locator = BabyLocator(presence=None if heads is None else heads.presence)
         if face_detector is None:
             from babymon.vision.face import YuNetDetector
 
@@ -101,29 +109,33 @@ class VisionPipeline:
         if face_state is None:
             from babymon.vision.face_state import FaceStateClassifier
 
-            face_state = FaceStateClassifier()
+            face_state = FaceStateClassifier(model_dir=models)
         if posture is None:
             from babymon.vision.posture import PostureClassifier
 
-            posture = PostureClassifier()
+            posture = PostureClassifier(model_dir=models)
         self.locator = locator
         self.face_detector = face_detector
         self.face_state = face_state
         self.posture = posture
         self.region = region
 
+    def find(self, image: np.ndarray, timings: dict[str, float] | None = None) -> tuple[Location, Face | None]:
+        """Locate the baby, then its best face: where the finder saw the baby (else the crib region)."""
+        timings = {} if timings is None else timings
+        started = time.perf_counter()
+        location = self.locator.locate(image, self.region)
+        timings["locate"] = _ms_since(started)
+        started = time.perf_counter()
+        face = best_face(self.face_detector.detect(image, location.focus or self.region), location.baby_box)
+        timings["face"] = _ms_since(started)
+        return location, face
+
     def analyze(self, image: np.ndarray) -> VisionResult:
         image = check_image(image)
         timings: dict[str, float] = {}
 
-        started = time.perf_counter()
-        location = self.locator.locate(image, self.region)
-        timings["locate"] = _ms_since(started)
-
-        started = time.perf_counter()
-        # where the finder saw the baby (else the crib region): the face is looked for there
-        face = best_face(self.face_detector.detect(image, location.focus or self.region), location.baby_box)
-        timings["face"] = _ms_since(started)
+        location, face = self.find(image, timings)
 
         # Presence comes from the baby's body (the presence model); a face alone counts only when it is a
         # confident one (a close-up whose body is out of view), never a weak one: on crib_cam, YuNet found faces

@@ -199,9 +199,9 @@ class PostureClassifier:
         crop = body_crop(image, location.pose)[0] if self.model.crop == "box" else whole_image_square(image)
         return self.embedder.embed([crop])[0]
 
-    def predict(self, image: np.ndarray, location: Location, face: Face | None = None) -> dict[str, float]:
-        """Probabilities over ``POSTURES``. ``face``: the detector's best face on the baby, or None when no
-        face was found (the model was trained with exactly that: YuNet at quarter turns, score ≥ 0.6)."""
+    def features(self, image: np.ndarray, location: Location,
+                 face: Face | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """What the heads look at: (keypoint features, face features, embedding or None)."""
         if face is not None and not isinstance(face, Face):
             raise TypeError(f"face: expected babymon.vision.face.Face or None, got {type(face).__name__}")
         pose = location.pose
@@ -209,18 +209,29 @@ class PostureClassifier:
               else keypoint_features(np.zeros((17, 2)), np.zeros(17)))
         height, width = image.shape[:2]
         body = None if pose is None else body_box(pose, width, height, margin=CROP_BODY_MARGIN)
-        face_vector = face_features(face, pose, body, width, height)
-        return posture_probabilities(self.model, self.side, kp, face_vector, self.embedding(image, location), pose)
+        return kp, face_features(face, pose, body, width, height), self.embedding(image, location)
+
+    def predict(self, image: np.ndarray, location: Location, face: Face | None = None) -> dict[str, float]:
+        """Probabilities over ``POSTURES``. ``face``: the detector's best face on the baby, or None when no
+        face was found (the model was trained with exactly that: YuNet at quarter turns, score ≥ 0.6)."""
+        kp, face_vector, embedding = self.features(image, location, face)
+        return posture_probabilities(self.model, self.side, kp, face_vector, embedding, location.pose)
+
+
+def head_inputs(keypoints: np.ndarray, face_vector: np.ndarray, embedding: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Each head input (:data:`INPUTS`) built from the three feature parts (pure)."""
+    inputs = {"keypoints": keypoints, "keypoints_face": np.concatenate([keypoints, face_vector])}
+    if embedding is not None:
+        inputs.update(image=embedding, concat=np.concatenate([embedding, keypoints]),
+                      concat_face=np.concatenate([embedding, keypoints, face_vector]))
+    return inputs
 
 
 def posture_probabilities(model: PostureModel, side: SideModel, keypoints: np.ndarray, face_vector: np.ndarray,
                           embedding: np.ndarray | None, pose: Pose | None) -> dict[str, float]:
     """The classifier's answer from its inputs (pure; training scores cached features with it): the heads,
     then the prone veto, then the side step, normalised over ``POSTURES``."""
-    inputs = {"keypoints": keypoints, "keypoints_face": np.concatenate([keypoints, face_vector])}
-    if embedding is not None:
-        inputs.update(image=embedding, concat=np.concatenate([embedding, keypoints]),
-                      concat_face=np.concatenate([embedding, keypoints, face_vector]))
+    inputs = head_inputs(keypoints, face_vector, embedding)
     result = {c: 0.0 for c in POSTURES}
     result.update({c: float(p) for c, p in zip(model.classes, model.probabilities(inputs), strict=True)})
     result = veto_prone(result, frontal_face_seen(face_vector))

@@ -31,7 +31,7 @@ TASK_LABELS: dict[str, tuple[str, ...]] = {"face_state": FACE_STATES, "posture":
 
 
 def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: bool = True,
-             finder: bool = True) -> dict:
+             finder: bool = True, models: Path | None = None) -> dict:
     import cv2
     from tqdm import tqdm
 
@@ -46,7 +46,11 @@ def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: 
     prepare(face_detector)
     from babymon.vision.pose import BabyLocator
 
-    pipeline = VisionPipeline(locator=BabyLocator(use_finder=finder), face_detector=build_face_detector(face_detector))
+    from babymon.nursery.heads import load_heads
+
+    heads = load_heads(models)  # the shipped heads, or a refitted folder (checked: a broken one is refused by name)
+    pipeline = VisionPipeline(locator=BabyLocator(use_finder=finder, presence=heads.presence), models=models,
+                              face_detector=build_face_detector(face_detector))
     truth, predicted, elapsed, failures = [], [], 0.0, []
     for row in tqdm(rows, desc=f"eval {task}", unit="image", disable=not progress):
         image = cv2.imread(str(row.path), cv2.IMREAD_COLOR)
@@ -71,6 +75,7 @@ def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: 
         pacifier = [p for t, p in zip(truth, predicted, strict=True) if t == "pacifier"]
         report["pacifier_not_flagged"] = (sum(p != "covered" for p in pacifier) / len(pacifier)) if pacifier else None
     report.update({"task": task, "manifest": str(manifest), "face_detector": face_detector,
+                   "models": str(models) if models else "shipped",
                    "mistakes": failures[:50]})
     return report
 
@@ -93,7 +98,7 @@ def _command(task: str, args) -> int:
     detector = getattr(args, "detector", None) or "yunet"
     try:
         report = evaluate(task, Path(args.manifest), detector, progress=not args.json,
-                          finder=getattr(args, "finder", "on") != "off")
+                          finder=getattr(args, "finder", "on") != "off", models=getattr(args, "models", None))
     except (ManifestError, ValueError, AnalyzerUnavailable) as exc:
         print(f"babymon: {exc}", file=sys.stderr)
         return 1

@@ -323,6 +323,12 @@ def train_command(args) -> int:
     head = with_bias(fit_logistic(np.vstack([x_fit, x_val]), np.concatenate([y_fit, y_val]), best_c, seed),
                      covered_bias)
     print(f"chosen C={best_c}, covered bias {covered_bias:+.2f}")
+    if getattr(args, "training_sample", None):
+        from babymon_lab.vision.training_sample import save_face_state_sample
+
+        save_face_state_sample(args.training_sample, np.vstack([x_fit, x_val]), np.concatenate([y_fit, y_val]), seed,
+                               best_c)
+        print(f"wrote the training sample {args.training_sample}")
 
     metrics: dict = {
         "classes": list(FACE_CLASSES), "seed": seed, "C": best_c, "covered_bias": covered_bias,

@@ -148,7 +148,9 @@ def report(y: np.ndarray, predicted: np.ndarray, classes: tuple[str, ...]) -> di
 
 # -------------------------------------------------------------------------------------------- main steps
 
-def posture_experiment(args, cache, log) -> tuple[dict, object]:
+def posture_experiment(args, cache, log, keep: dict | None = None) -> tuple[dict, object]:
+    """``keep``: when given, ``keep["posture"]`` gets the shipped head's training rows ({input: x}, y, classes)
+    for the training sample a nursery refit starts from (``--training-sample``)."""
     from babymon.vision.pipeline import best_face
     from babymon.vision.pose import CROP_BODY_MARGIN, Pose, body_box
     from babymon.vision.posture import PostureModel
@@ -410,6 +412,11 @@ def posture_experiment(args, cache, log) -> tuple[dict, object]:
             f"{calibration['test_ece_after']:.3f})")
     shipped = choose_approach(results, getattr(args, "approach", None))
     log(f"  shipped: {shipped}")
+    if keep is not None:
+        columns = approaches[shipped][3]
+        keep["posture"] = ({name: train[column] for name, column in columns.items()}, y_train, classes,
+                           {name: chosen_c[column] for name, column in columns.items()},
+                           {name: face_choice.get(column, {}).get("face_weight", 1.0) for name, column in columns.items()})
     summary = {"split": {"seed": args.seed, "fractions": [0.7, 0.15, 0.15],
                          "by": "infant_posture dup_group; face_down_vs_not photo (name before .rf.)",
                          "images": {k: len(v) for k, v in splits.items()},
@@ -474,9 +481,10 @@ def side_experiment(args, cache, log, model) -> tuple[dict, object]:
     return summary, chosen
 
 
-def presence_experiment(args, cache, log) -> tuple[dict, object]:
+def presence_experiment(args, cache, log, keep: dict | None = None) -> tuple[dict, object]:
     """Presence from keypoint confidences alone, and with the body crop's embedding; ships the latter when it
-    is better on held-out false alarms at the same recall target."""
+    is better on held-out false alarms at the same recall target. ``keep["presence"]``: the shipped model's
+    training rows (x, y), as in :func:`posture_experiment`."""
     from babymon.vision.pose import PresenceModel, body_box, presence_features
     from babymon_lab.vision.posture_extract import DEFAULT_CACHE, image_features, presence_records
 
@@ -581,6 +589,8 @@ def presence_experiment(args, cache, log) -> tuple[dict, object]:
             log(f"      {source:34s} {json.dumps(numbers)}")
     shipped = min(results, key=lambda k: results[k]["out_of_fold_train_false_alarm_rate"])  # same recall target
     log(f"  presence shipped: {shipped}")
+    if keep is not None:
+        keep["presence"] = (candidates[shipped][0][train], y_a[train], candidates[shipped][1])
     summary = {"approaches": results, "shipped": shipped, "recall_target_on_train": PRESENCE_RECALL_TARGET,
                "n_train": int(train.sum()), "n_test": int((~train).sum()),
                "boxes": box_numbers(items, [r for r, _ in records], args.seed)}
@@ -773,11 +783,17 @@ def train_command(args: argparse.Namespace) -> int:
         return presence_only(args, cache, log)
 
     log("posture heads (infant_posture, split by dup_group):")
-    posture_summary, posture_model = posture_experiment(args, cache, log)
+    keep: dict = {}
+    posture_summary, posture_model = posture_experiment(args, cache, log, keep)
     log("side model (keypoints_csv):")
     side_summary, side_model = side_experiment(args, cache, log, posture_model)
     log("presence model:")
-    presence_summary, presence_model = presence_experiment(args, cache, log)
+    presence_summary, presence_model = presence_experiment(args, cache, log, keep)
+    if getattr(args, "training_sample", None):
+        from babymon_lab.vision.training_sample import save_posture_sample
+
+        save_posture_sample(args.training_sample, keep, args.seed)
+        log(f"wrote the training sample {args.training_sample}")
     log("external checks (shipped posture + side model):")
     external = external_checks(args, cache, log, posture_model, side_model)
     metrics = {"posture": posture_summary, "side": side_summary, "presence": presence_summary, "external": external,
