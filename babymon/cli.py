@@ -58,10 +58,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
               f" evidence in {config.http.evidence.path}")
     else:
         print("  HTTP off")
+    print(f"  nursery frames (for labelling) in {config.nursery.path}/<camera>"
+          f"{', with the frame of every alert' if config.nursery.keep_alert_frames else ''}")
     for key, camera in config.cameras.items():
         loaded = load_analyzers(key, camera)
         print(f"  camera {key} ({config.camera_name(key)}): {redact_url(camera.url)}, "
               f"{camera.detect.fps:g} fps, {camera.stream.transport.upper()}")
+        if camera.vision.models is not None:
+            print(f"    vision heads refitted to the nursery: {camera.vision.models}")
         for name, why in loaded.missing.items():
             print(f"    analyzer '{name}' unavailable: {why}")
         if loaded.undetectable:

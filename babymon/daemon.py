@@ -51,7 +51,7 @@ class Daemon:
                                            thread_name_prefix="analyzer")
         self.monitors: dict[str, CameraMonitor] = {}
         enabled = {key: camera.enabled for key, camera in config.cameras.items()}
-        self.http = HttpService(config.http, self.names, enabled) if config.http.enabled else None
+        self.http = HttpService(config.http, self.names, enabled, config.nursery) if config.http.enabled else None
         self.output: Output = output or self.mqtt
         if self.http is not None:
             self.http.open()

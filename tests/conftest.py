@@ -86,6 +86,8 @@ class DaemonProcess:
 
     def __init__(self, config: dict, workdir: Path):
         self.config_path = workdir / "babymon.yaml"
+        config = dict(config)
+        config.setdefault("nursery", {"path": str(workdir / "nursery")})  # alert frames stay in the test's folder
         self.config_path.write_text(yaml.safe_dump(config))
         self.log_path = workdir / "babymon.log"
         self.process: subprocess.Popen | None = None

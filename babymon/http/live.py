@@ -61,6 +61,11 @@ class LiveView:
         analysed = self.cameras[camera].analysed
         return analysed.stage_ms if analysed else {}
 
+    def latest(self, camera: str) -> AnalysedFrame | None:
+        """The latest analysed frame of ``camera`` as it was analysed: the raw picture (BGR, detect size, no
+        overlay) and what was seen in it; ``None`` before the first one."""
+        return self.cameras[camera].analysed
+
     def jpeg(self, camera: str) -> bytes | None:
         """The latest analysed frame of ``camera`` with the overlay, or ``None`` before the first one."""
         view = self.cameras[camera]

@@ -5,6 +5,19 @@ Routes (all but ``/static/`` need the token when one is configured, as ``Authori
 
 ``/`` page · ``/api/health`` · ``/api/cameras`` · ``/api/cameras/{camera}/state`` · ``…/snapshot.jpg`` ·
 ``…/stream.mjpeg`` · ``/api/events`` · ``/api/events/{id}/snapshot.jpg`` · ``…/clip.mp4`` · ``/metrics``
+
+Teaching babymon the nursery (frames in ``nursery.path/<camera>``, see :mod:`babymon.nursery.folder`):
+
+``GET /label`` the labelling page ·
+``GET /api/nursery/{camera}/frames`` the camera's kept frames, those marked wrong first, then newest first, each
+with what babymon said, the parent's label and its ``image_url``; ``counts`` per label, ``unlabelled``, ``total`` ·
+``GET /api/nursery/{camera}/frames/{name}`` a frame (JPEG) ·
+``PUT /api/nursery/{camera}/labels/{name}`` ``{"posture": …, "face_state": …}`` (either optional, ``""`` clears)
+→ ``{"name", "label"}`` (400 naming the field for a bad value) ·
+``POST /api/cameras/{camera}/wrong`` keep the latest analysed frame as wrong → 201 ``{"name", "image_url"}``
+(503 before the first frame) ·
+``POST /api/events/{id}/wrong`` mark the frame kept for that alert wrong → ``{"name", "image_url"}`` (404 when
+none was kept)
 """
 
 from __future__ import annotations
@@ -13,6 +26,7 @@ import hmac
 import logging
 import time
 from importlib import resources
+from pathlib import Path
 
 from aiohttp import web
 
@@ -22,7 +36,8 @@ from babymon.http.metrics import EventCounter, render_metrics
 
 log = logging.getLogger(__name__)
 
-STATIC = {"app.js": "text/javascript", "style.css": "text/css"}  # the only files served besides the page
+# the only files served besides the pages
+STATIC = {"app.js": "text/javascript", "label.js": "text/javascript", "style.css": "text/css"}
 MJPEG_BOUNDARY = "babymonframe"
 MJPEG_CHECK = 0.5  # seconds a stream waits for a frame before it looks whether its client is still there
 MAX_STREAMS = 16  # concurrent MJPEG clients (each costs a little CPU)
@@ -33,6 +48,7 @@ EVENTS = web.AppKey("events", EventCounter)
 TOKEN = web.AppKey("token", str)
 STREAMS = web.AppKey("streams", list)
 HOSTS = web.AppKey("hosts", frozenset)
+NURSERY = web.AppKey("nursery", Path)  # nursery.path: one folder per camera (absent: no nursery)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -101,9 +117,17 @@ async def not_found(request: web.Request, handler):
         return json_error(404, str(exc), **exc.extra)
 
 
-async def page(request: web.Request) -> web.Response:
-    text = resources.files("babymon.http").joinpath("static/index.html").read_text(encoding="utf-8")
+def _html(name: str) -> web.Response:
+    text = resources.files("babymon.http").joinpath(f"static/{name}").read_text(encoding="utf-8")
     return web.Response(text=text, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+async def page(request: web.Request) -> web.Response:
+    return _html("index.html")
+
+
+async def label_page(request: web.Request) -> web.Response:
+    return _html("label.html")
 
 
 async def static(request: web.Request) -> web.Response:
@@ -238,7 +262,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def make_app(live: LiveView, evidence: EvidenceStore, event_counter: EventCounter, token: str | None,
-             host: str = "127.0.0.1") -> web.Application:
+             host: str = "127.0.0.1", nursery: Path | None = None) -> web.Application:
+    """``nursery``: ``nursery.path`` (one folder per camera); without it the nursery routes answer 503."""
     app = web.Application(middlewares=[auth_and_errors, not_found])
     app[LIVE] = live
     app[EVIDENCE] = evidence
@@ -246,7 +271,10 @@ def make_app(live: LiveView, evidence: EvidenceStore, event_counter: EventCounte
     app[TOKEN] = token or ""
     app[STREAMS] = []
     app[HOSTS] = LOOPBACK_NAMES | {host.lower()}
+    if nursery is not None:
+        app[NURSERY] = Path(nursery).expanduser()
     app.router.add_get("/", page)
+    app.router.add_get("/label", label_page)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/api/health", health)
     app.router.add_get("/api/cameras", cameras)
@@ -256,4 +284,7 @@ def make_app(live: LiveView, evidence: EvidenceStore, event_counter: EventCounte
     app.router.add_get("/api/events", events)
     app.router.add_get(r"/api/events/{event_id}/{file:snapshot\.jpg|clip\.mp4}", event_file)
     app.router.add_get("/metrics", metrics)
+    from babymon.http.nursery_routes import add_nursery_routes  # imports this module: here, not at the top
+
+    add_nursery_routes(app)
     return app

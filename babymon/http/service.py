@@ -1,4 +1,4 @@
-"""Glue for the daemon: the evidence store, event counter and web server, started as one task."""
+"""Glue for the daemon: the evidence store, event counter, nursery keeper and web server, started as one task."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from babymon.config import HttpConfig
+from babymon.config import HttpConfig, NurseryConfig
 from babymon.evidence import EvidenceStore
 from babymon.http.live import LiveView
 from babymon.http.metrics import EventCounter
 from babymon.http.server import make_app
+from babymon.nursery.keeper import NurseryKeeper
 from babymon.outputs import Output
 
 log = logging.getLogger(__name__)
@@ -22,17 +23,22 @@ RETRY_INTERVAL = 5.0  # seconds between tries of an evidence folder that could n
 
 
 class HttpService:
-    def __init__(self, config: HttpConfig, names: Mapping[str, str], enabled: Mapping[str, bool] | None = None):
-        """``names``: camera key → display name; ``enabled``: each camera's switch in the config."""
+    def __init__(self, config: HttpConfig, names: Mapping[str, str], enabled: Mapping[str, bool] | None = None,
+                 nursery: NurseryConfig | None = None):
+        """``names``: camera key → display name; ``enabled``: each camera's switch in the config; ``nursery``:
+        where frames are kept for labelling (None: no nursery routes, no alert frames kept)."""
         self.config = config
+        self.nursery = nursery
         self.live = LiveView(names, enabled)
         self.evidence = EvidenceStore(config.evidence)
         self.event_counter = EventCounter()
+        self.keeper = (NurseryKeeper(nursery.path, names) if nursery is not None and nursery.keep_alert_frames
+                       else None)
 
     @property
     def outputs(self) -> list[Output]:
         """What the camera drivers must also push to."""
-        return [self.live, self.evidence, self.event_counter]
+        return [self.live, self.evidence, self.event_counter, *([self.keeper] if self.keeper else [])]
 
     def open(self) -> None:
         """Opens the evidence store. Never raises: a folder that cannot be used is logged, reported in
@@ -47,7 +53,8 @@ class HttpService:
 
     async def run(self) -> None:
         token = self.config.token.get_secret_value() if self.config.token else None
-        app = make_app(self.live, self.evidence, self.event_counter, token, self.config.host)
+        app = make_app(self.live, self.evidence, self.event_counter, token, self.config.host,
+                       nursery=self.nursery.path if self.nursery is not None else None)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         tasks = [asyncio.create_task(self._retention_loop(), name="evidence-retention"),

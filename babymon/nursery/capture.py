@@ -24,11 +24,13 @@ DEFAULT_EVERY = 30.0
 
 
 class _Frames:
-    """A stream sink that keeps the newest frames for the capture loop (older ones are dropped when it lags)."""
+    """A stream sink that hands frames to the capture loop: a live camera's oldest are dropped when the loop lags,
+    a file waits for the loop (``wait``), so no second of it is skipped."""
 
-    def __init__(self) -> None:
+    def __init__(self, wait: bool = False) -> None:
         self.frames: queue.Queue[VideoFrame | None] = queue.Queue(maxsize=4)
         self.problem: str | None = None
+        self.wait = wait
 
     def on_connected(self, has_audio: bool) -> None:
         self.problem = None
@@ -38,6 +40,9 @@ class _Frames:
         print(f"camera: {reason} (retrying)", file=sys.stderr)
 
     def on_video(self, frame: VideoFrame) -> None:
+        if self.wait:
+            self.frames.put(frame)
+            return
         while True:
             try:
                 self.frames.put_nowait(frame)
@@ -61,9 +66,9 @@ def due(last: float | None, now: float, every: float) -> bool:
 
 
 def capture_command(args: argparse.Namespace) -> int:
-    import cv2
-
     from babymon.cli import EXIT_CONFIG, _load
+    from babymon.nursery.keeper import JPEG_QUALITY
+    from babymon.overlay import encode_jpeg
     from babymon.config import CameraConfig, ConfigError
     from babymon.config_values import parse_duration
     from babymon.stream import StreamSource
@@ -98,7 +103,7 @@ def capture_command(args: argparse.Namespace) -> int:
             return 1
     folder = camera_folder(config.nursery.path, args.camera)
     analyzer = VisionAnalyzer(args.camera, camera)
-    sink = _Frames()
+    sink = _Frames(wait=bool(args.video))
     source = StreamSource(args.camera, camera, sink, realtime=False if args.video else None,
                           stop_at_end=bool(args.video))
     stopping = threading.Event()
@@ -120,11 +125,8 @@ def capture_command(args: argparse.Namespace) -> int:
                 continue
             last = frame.timestamp
             observation = analyzer.analyze(frame)
-            ok, jpeg = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-            if not ok:
-                print("babymon: a frame could not be encoded as JPEG; skipped", file=sys.stderr)
-                continue
-            name = folder.save_frame(jpeg.tobytes(), prediction_of(observation), "capture", taken_at=frame.timestamp)
+            name = folder.save_frame(encode_jpeg(frame.image, JPEG_QUALITY), prediction_of(observation), "capture",
+                                     taken_at=frame.timestamp)
             kept += 1
             print(f"  {name}: {observation.posture or 'no baby'}, face {observation.face_state}", flush=True)
     finally:

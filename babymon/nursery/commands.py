@@ -34,7 +34,7 @@ def add_train_nursery_arguments(parser: argparse.ArgumentParser) -> None:
                                                              "detector are used to look at the frames")
     parser.add_argument("--camera", default=None, help="camera key in --config (default: the only one)")
     parser.add_argument("--share", type=float, default=None,
-                        help="the nursery frames' total weight as a share of the original training set "
+                        help="the nursery frames' total weight as a share of the training sample's rows "
                              "(default: babymon.nursery.refit.NURSERY_SHARE)")
 
 
@@ -157,7 +157,8 @@ breathing or any vital sign.
 ## What was refitted
 The posture, presence and face-state heads (linear, on the same MobileNet embeddings, MoveNet keypoints and face
 features as the shipped heads), on the shipped training sample (`models/nursery/`) plus this nursery's labelled
-frames, which together weigh {result['share']:g} of the original training set, each frame the same. The baby
+frames, which together weigh {result['share']:g} × the sample's rows, each frame the same; the fit is pulled
+towards the shipped heads, so where these frames say nothing the shipped answer stays. The baby
 finder, MoveNet, the face detector and the embedder are the shipped ones.
 
 Labelled frames: posture: {count_line('posture')}; face state: {count_line('face_state')}.

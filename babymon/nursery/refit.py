@@ -1,14 +1,18 @@
-"""Refit the posture, presence and face-state heads to one nursery (pure logic: numpy and scikit-learn).
+"""Refit the posture, presence and face-state heads to one nursery (pure logic: numpy and scipy).
 
-Each head is refitted as it was first fitted (logistic regression on the same standardised features, with the
-same L2 strength ``C``), on two parts:
+Each head is refitted on the same standardised features it was first fitted on, by logistic regression whose L2
+penalty (the shipped head's ``C``) pulls it towards the shipped head rather than towards zero
+(:func:`fit_anchored`), on two parts:
 
-* the shipped training sample (:mod:`babymon.nursery.sample`): class-balanced, weighted so each class weighs what
-  it weighed in the original training run, which keeps a class the nursery never shows (a toddler standing, a
-  covered face) from being forgotten;
-* the nursery's labelled frames, together weighing :data:`NURSERY_SHARE` of the original training set, each frame
-  the same. A side-lying class is added to the posture head when the nursery has at least
-  :data:`MIN_SIDE_FRAMES` frames labelled side (the shipped images have none).
+* the shipped training sample (:mod:`babymon.nursery.sample`): class-balanced, its rows together weighing
+  :data:`SAMPLE_WEIGHT` of their number; with the pull towards the shipped head it keeps a class the nursery never
+  shows (a toddler standing, a covered face) from being forgotten;
+* the nursery's labelled frames, together weighing :data:`NURSERY_SHARE` of the sample's rows, each frame the same.
+  A side-lying class is added to the posture head when the nursery has at least :data:`MIN_SIDE_FRAMES` frames
+  labelled side (the shipped images have none).
+
+Both weights were chosen on ``crib_cam`` groups (``python -m babymon_lab.vision.nursery_eval``, see
+``models/nursery/MODEL_CARD.md``).
 
 The check (:func:`held_back`, :func:`score`, :func:`refusals`): labelled frames are cut into runs of near-identical
 consecutive frames (:func:`runs`), every third run is held back, the heads are refitted without them and both the
@@ -33,7 +37,8 @@ from babymon.vision.linear import LinearHead
 from babymon.vision.pose import PresenceModel
 from babymon.vision.posture import PostureModel
 
-NURSERY_SHARE = 0.5  # the nursery's frames together weigh this share of the original training set (MODEL_CARD)
+SAMPLE_WEIGHT = 0.3  # the sample's rows together weigh this share of their number (chosen on crib_cam: MODEL_CARD)
+NURSERY_SHARE = 0.5  # the nursery's frames together weigh this share of the sample's rows (chosen on crib_cam: MODEL_CARD)
 MIN_SIDE_FRAMES = 4
 DANGER_POSTURES = ("prone", "standing")
 DANGER_FACE_STATES = ("covered", "face_not_visible")
@@ -84,22 +89,39 @@ def held_back(run_ids: Sequence[int]) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------ fitting
 
 def _weights(sample: TrainingSample, n_nursery: int, share: float) -> tuple[np.ndarray, float]:
-    """Per-row weights of the sample (each class weighs n_train / K, as class_weight="balanced" made it) and the
-    weight of one nursery frame."""
+    """Per-row weights of the sample (class-balanced: each class weighs n / K of its n rows, as the shipped heads
+    were fitted) and the weight of one nursery frame (together ``share`` of the sample's weight)."""
     classes, counts = np.unique(sample.y, return_counts=True)
-    per_class = sample.n_train / len(sample.classes)
+    per_class = SAMPLE_WEIGHT * len(sample.y) / len(classes)
     lookup = dict(zip(classes.tolist(), (per_class / counts).tolist(), strict=True))
     weights = np.array([lookup[c] for c in sample.y.tolist()])
-    return weights, (share * sample.n_train / n_nursery) if n_nursery else 0.0
+    return weights, (share * len(sample.y) / n_nursery) if n_nursery else 0.0
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray, c: float):
-    from sklearn.linear_model import LogisticRegression
+def fit_anchored(x: np.ndarray, y: np.ndarray, weights: np.ndarray, c: float, coef0: np.ndarray,
+                 intercept0: np.ndarray, max_iter: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted multinomial logistic regression on standardised ``x`` whose L2 penalty pulls the weights towards
+    the shipped head's (``coef0``), not towards zero: minimises Σ wᵢ·cross-entropy + ‖W − W₀‖² / (2C), starting
+    at W₀ (scipy's L-BFGS). Where the nursery's frames say nothing, the refit stays the shipped head. → (coef,
+    intercept)."""
+    from scipy.optimize import minimize
 
-    model = LogisticRegression(C=c, max_iter=3000)
-    # sklearn's C scales the summed loss; the weights here sum to about twice the original training set's rows
-    model.fit(x, y, sample_weight=weights)
-    return model
+    k, d = coef0.shape
+    onehot = np.eye(k)[y]
+
+    def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        coef, intercept = theta[:k * d].reshape(k, d), theta[k * d:]
+        z = x @ coef.T + intercept
+        z -= z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        pull = coef - coef0
+        loss = -float(np.sum(weights * np.sum(onehot * log_p, axis=1))) + float(np.sum(pull ** 2)) / (2 * c)
+        g = (np.exp(log_p) - onehot) * weights[:, None]
+        return loss, np.concatenate([(g.T @ x + pull / c).ravel(), g.sum(axis=0)])
+
+    start = np.concatenate([coef0.ravel(), intercept0]).astype(np.float64)
+    result = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
+    return result.x[:k * d].reshape(k, d), result.x[k * d:]
 
 
 def fit_posture(shipped: PostureModel, sample: TrainingSample, rows: list[tuple[np.ndarray, str]],
@@ -118,11 +140,10 @@ def fit_posture(shipped: PostureModel, sample: TrainingSample, rows: list[tuple[
     y = np.concatenate([[classes.index(sample.classes[i]) for i in sample.y],
                         [classes.index(label) for _, label in rows]]).astype(int)
     weights = np.concatenate([sample_weights, np.full(len(rows), frame_weight)])
-    model = _logistic((x - head.mean) / head.scale, y, weights, sample.c)
-    coef = np.zeros((len(classes), x.shape[1]))
-    intercept = np.full(len(classes), -30.0)  # a class with no rows is never predicted
-    for row, cls in enumerate(model.classes_):
-        coef[cls], intercept[cls] = model.coef_[row], model.intercept_[row]
+    extra = len(classes) - len(shipped.classes)  # a new class (side) starts from nothing
+    coef0 = np.vstack([head.coef, np.zeros((extra, head.coef.shape[1]))])
+    intercept0 = np.concatenate([head.intercept, np.full(extra, float(head.intercept.min()))])
+    coef, intercept = fit_anchored((x - head.mean) / head.scale, y, weights, sample.c, coef0, intercept0)
     bias = np.concatenate([shipped.bias, np.zeros(len(classes) - len(shipped.classes))])
     return PostureModel(classes=classes, heads={name: LinearHead(head.mean, head.scale, coef, intercept)},
                         weights={name: 1.0}, bias=bias, crop=shipped.crop, temperature=shipped.temperature)
@@ -135,9 +156,13 @@ def fit_presence(shipped: PresenceModel, sample: TrainingSample, rows: list[tupl
     x = np.vstack([sample.x] + [r[0][None] for r in rows]) if rows else sample.x
     y = np.concatenate([sample.y, [int(present) for _, present in rows]]).astype(int)
     mean, scale = sample.x.mean(axis=0), sample.x.std(axis=0) + 1e-6
-    model = _logistic((x - mean) / scale, y, np.concatenate([sample_weights, np.full(len(rows), frame_weight)]),
-                      sample.c)
-    weights, bias = LinearHead(mean, scale, model.coef_, model.intercept_).folded()
+    # the shipped model in the standardised space, as the second row of a two-class softmax (the first is 0)
+    coef0 = np.vstack([np.zeros_like(shipped.weights), shipped.weights * scale])
+    intercept0 = np.array([0.0, shipped.bias + float(shipped.weights @ mean)])
+    coef, intercept = fit_anchored((x - mean) / scale, y, np.concatenate([sample_weights,
+                                                                          np.full(len(rows), frame_weight)]),
+                                   sample.c, coef0, intercept0)
+    weights, bias = LinearHead(mean, scale, coef[1:] - coef[:1], intercept[1:] - intercept[:1]).folded()
     return PresenceModel(weights=weights[0], bias=float(bias[0]), threshold=shipped.threshold,
                          uses_embedding=shipped.uses_embedding)
 
@@ -148,12 +173,9 @@ def fit_face_state(shipped: FaceStateHead, sample: TrainingSample, rows: list[tu
     sample_weights, frame_weight = _weights(sample, len(rows), share)
     x = np.vstack([sample.x] + [r[0][None] for r in rows]) if rows else sample.x
     y = np.concatenate([sample.y, [FACE_CLASSES.index(label) for _, label in rows]]).astype(int)
-    model = _logistic((x - shipped.mean) / shipped.scale, y,
-                      np.concatenate([sample_weights, np.full(len(rows), frame_weight)]), sample.c)
-    coef = np.zeros_like(shipped.coef)
-    intercept = np.full(len(FACE_CLASSES), -30.0)
-    for row, cls in enumerate(model.classes_):
-        coef[cls], intercept[cls] = model.coef_[row], model.intercept_[row]
+    coef, intercept = fit_anchored((x - shipped.mean) / shipped.scale, y,
+                                   np.concatenate([sample_weights, np.full(len(rows), frame_weight)]), sample.c,
+                                   shipped.coef, shipped.intercept)
     return replace(shipped, coef=coef, intercept=intercept)
 
 

@@ -165,7 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
     parser.add_argument("--shares", default=f"0.1,0.25,{NURSERY_SHARE},1,2",
                         help="nursery shares to compare (default %(default)s)")
+    parser.add_argument("--sample-weight", type=float, default=None,
+                        help="try this babymon.nursery.refit.SAMPLE_WEIGHT instead of the shipped one")
     args = parser.parse_args(argv)
+    if args.sample_weight is not None:
+        import babymon.nursery.refit as refit_module
+
+        refit_module.SAMPLE_WEIGHT = args.sample_weight
     if not (args.data / "vision" / "crib_cam" / "labels.csv").is_file():
         print(f"no crib_cam in {args.data}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from babymon.models import record_bundled
 from babymon.nursery.sample import TrainingSample, balanced, save_samples
 
 PER_CLASS = 250  # rows per class: ~1.5 MB per head as float16, enough to keep a refit from forgetting a class
@@ -26,6 +27,7 @@ def save_posture_sample(path: Path, keep: dict, seed: int, per_class: int = PER_
     save_samples(Path(path), {
         "posture": TrainingSample(px, py, tuple(classes), c[name], len(y), last, weights[name]),
         "presence": TrainingSample(qx, qy, ("absent", "present"), c_presence, len(y_presence))})
+    record_bundled([Path(path)])  # its sha256 in models/manifest.json, when it is the shipped one
 
 
 def save_face_state_sample(path: Path, x: np.ndarray, y: np.ndarray, seed: int, c: float,
@@ -34,3 +36,4 @@ def save_face_state_sample(path: Path, x: np.ndarray, y: np.ndarray, seed: int, 
 
     fx, fy = balanced(x, y, per_class, seed)
     save_samples(Path(path), {"face_state": TrainingSample(fx, fy, FACE_CLASSES, c, len(y))})
+    record_bundled([Path(path)])

@@ -2,6 +2,8 @@
 "use strict";
 const HOURS = 12;
 const TOKEN = new URLSearchParams(location.search).get("token");
+const ALERT_STARTS = new Set(["face_covered_started", "prone_started", "standing_started", "cry_started"]);
+const WRONG_NOTES = new Map();  // event id → what "wrong" answered (the events table is redrawn every 5 s)
 const LANES = [  // [label, started event, cleared event, colour]
   ["danger", "danger_started", "danger_cleared", "#e53935"],
   ["face covered", "face_covered_started", "face_covered_cleared", "#d81b60"],
@@ -20,6 +22,13 @@ async function getJson(path) {
   const response = await fetch(url(path), { cache: "no-store" });
   if (!response.ok && response.status !== 503) throw new Error(path + ": HTTP " + response.status);
   return response.json();
+}
+
+async function postJson(path) {
+  const response = await fetch(url(path), { method: "POST", cache: "no-store" });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || path + ": HTTP " + response.status);
+  return body;
 }
 
 function el(tag, attrs = {}, text = "") {
@@ -52,9 +61,49 @@ async function showCameras() {
     card.append(el("h2", {}, cam.name));
     card.append(el("img", { class: "live", alt: "live view of " + cam.name, src: url(cam.stream_url) }));
     card.append(el("div", { class: "status pill" }, "…"));
+    const wrong = el("button", { class: "wrong", type: "button",
+                                 title: "keep this frame so you can label it and babymon can learn your nursery" },
+                     "This was wrong");
+    const note = el("div", { class: "wrong-note", role: "status" });
+    wrong.addEventListener("click", () => markWrong(`/api/cameras/${cam.camera}/wrong`, note));
+    card.append(wrong, note);
     box.append(card);
   }
   return cameras;
+}
+
+function keptNote(note, text) {
+  // "kept for labelling — label it at /label", with the link keeping the token
+  note.replaceChildren(text + " — label it at ", el("a", { href: url("label") }, "/label"));
+}
+
+async function markWrong(path, note, eventId) {
+  note.textContent = "keeping…";
+  if (eventId) WRONG_NOTES.set(eventId, "!keeping…");
+  try {
+    await postJson(path);
+    keptNote(note, "kept for labelling");
+    if (eventId) WRONG_NOTES.set(eventId, "kept for labelling");
+  } catch (err) {
+    note.textContent = err.message;
+    if (eventId) WRONG_NOTES.set(eventId, "!" + err.message);
+  }
+}
+
+function wrongCell(e) {
+  const cell = el("td");
+  if (!ALERT_STARTS.has(e.type)) return cell;
+  const note = el("span", { class: "wrong-note" });
+  const known = WRONG_NOTES.get(e.id);
+  if (known && known.startsWith("!")) note.textContent = known.slice(1);
+  else if (known) keptNote(note, known);
+  else {
+    const button = el("button", { class: "wrong small", type: "button" }, "wrong");
+    button.addEventListener("click", () => { button.remove(); markWrong(`/api/events/${e.id}/wrong`, note, e.id); });
+    cell.append(button);
+  }
+  cell.append(note);
+  return cell;
 }
 
 async function refreshStatus(cameras) {
@@ -139,12 +188,13 @@ async function showEvents(cameras) {
     const cell = el("td");
     if (e.snapshot_url) cell.append(Object.assign(el("a", { href: url(e.snapshot_url), target: "_blank" }, "snapshot")));
     if (e.clip_url) { cell.append(" "); cell.append(el("a", { href: url(e.clip_url), target: "_blank" }, "clip")); }
-    row.append(cell);
+    row.append(cell, wrongCell(e));
     return row;
   }));
 }
 
 async function main() {
+  document.getElementById("label-link").href = url("label");
   const cameras = await showCameras();
   const tick = async () => {
     try {
