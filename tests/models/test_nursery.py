@@ -109,6 +109,16 @@ def test_train_nursery_writes_a_checked_folder_that_the_config_and_eval_use(fram
     listed = babymon("models", "list", "-c", str(config))
     assert f"cot: {out} (nursery refit, {len(frames)} labelled frames" in listed.stdout
 
+    defaults = tmp_path / "defaults.yaml"  # the daemon's own path: the vision analyzer built with the folder
+    defaults.write_text(config.read_text().replace("cameras:", f"defaults:\n  vision:\n    models: {out}\ncameras:"))
+    analysed = babymon("analyze", str(shared_file(VIDEO)), "-c", str(defaults), "--analyzer", "vision", "--fps", "1",
+                       "--json")
+    assert analysed.returncode == 0, analysed.stderr[-2000:]
+    lines = [json.loads(line) for line in analysed.stdout.splitlines() if line.startswith("{")]
+    states = [line for line in lines if line["kind"] == "state"]
+    assert states and not {"face_covered", "prone", "standing"} & set(states[-1]["undetectable"])
+    assert states[-1]["posture"] == "supine" and states[-1]["face"] == "clear"
+
     manifest = tmp_path / "manifest.csv"
     with manifest.open("w", newline="") as handle:
         writer = csv.writer(handle)
