@@ -1,6 +1,6 @@
-"""``babymon`` command line: run, check-config, analyze, models.
+"""``babymon`` command line: run, check-config, analyze, models, nursery capture, train nursery.
 
-The lab's commands (bench, train, eval, bench-cry, bench-vision, models export) are added when the
+The lab's commands (bench, the other train tasks, eval, bench-cry, bench-vision, models export) are added when the
 ``babymon_lab`` package is importable, through its one light module (:data:`LAB_COMMANDS`); their heavy
 modules are imported only when one of them runs.
 """
@@ -267,9 +267,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(func=cmd_analyze)
 
+    from babymon.nursery.commands import add_train_nursery_arguments, train_nursery_command
+
+    p = sub.add_parser("train", help="train a model (`train nursery`: refit to your nursery's labelled frames; the "
+                                     "other tasks need the lab, the shared data and training extras such as torch)")
+    train_tasks = p.add_subparsers(dest="task", required=True)
+    p = train_tasks.add_parser("nursery", help="refit the posture, presence and face-state heads to your nursery's "
+                                               "labelled frames (run-time dependencies only)")
+    add_train_nursery_arguments(p)
+    p.set_defaults(func=train_nursery_command)
+
     lab = lab_commands()
     if lab is not None:
-        lab.add_commands(sub)  # bench, train, eval, bench-cry, bench-vision
+        lab.add_commands(sub, train_tasks)  # bench, train cry|posture|face_state|finder, eval, bench-cry, bench-vision
 
     from babymon.models_cli import add_parser as add_models_parser
     from babymon.nursery.capture import add_nursery_parser

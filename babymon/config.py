@@ -257,6 +257,8 @@ class NurseryConfig(_Strict):
     path: Path = Field(Path("~/.local/share/babymon/nursery"), validate_default=True,
                        description="frames kept for labelling, one folder per camera (`babymon nursery capture`, /label)")
     keep_alert_frames: bool = Field(True, description="keep the frame every alert started on, for labelling")
+    max_alert_frames: int = Field(500, ge=1, description="per camera, the newest this many alert frames that are "
+                                                         "neither labelled nor marked wrong are kept; older ones go")
 
     @field_validator("path")
     @classmethod

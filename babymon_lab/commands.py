@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from babymon.cry.model import KINDS as CRY_KINDS
-from babymon.nursery.commands import add_train_nursery_arguments
 from babymon.vision.face import DEFAULT_ANGLES, DEFAULT_MAX_SIDE, FACE_DETECTORS
 
 Handler = Callable[[argparse.Namespace], int]
@@ -40,8 +39,7 @@ OLD_NAMES = {"face_state": ["occlusion"]}
 TRAIN_TASKS = {"cry": lazy("babymon_lab.cry.commands:train_cry"),
                "posture": lazy("babymon_lab.vision.posture_train:train_command"),
                "face_state": lazy("babymon_lab.vision.face_state_train:train_command"),
-               "finder": lazy("babymon_lab.vision.finder_train:train_command"),
-               "nursery": lazy("babymon.nursery.commands:train_nursery_command")}
+               "finder": lazy("babymon_lab.vision.finder_train:train_command")}
 EVAL_TASKS = {"cry": lazy("babymon_lab.cry.commands:eval_cry"),
               "face": lazy("babymon_lab.vision.eval_face:eval_face_command"),
               "face_state": lazy("babymon_lab.vision.eval_vision:eval_face_state_command"),
@@ -112,8 +110,6 @@ TRAIN_ARGUMENTS: list[tuple[str, Callable[[argparse.ArgumentParser], None], str]
     ("posture", add_posture_train_arguments, "locator presence + posture heads"),
     ("face_state", add_face_state_train_arguments, "face-state head (clear/pacifier/covered/face not visible)"),
     ("finder", add_finder_train_arguments, "baby finder: where in a wide frame the baby is (cell head on MobileNet)"),
-    ("nursery", add_train_nursery_arguments, "refit the posture, presence and face-state heads to your nursery's "
-                                             "labelled frames (run-time dependencies only)"),
 ]
 
 
@@ -165,17 +161,17 @@ def add_bench_vision_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true")
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register bench, train, eval, bench-cry and bench-vision on ``babymon``'s subparsers."""
+def add_commands(sub: argparse._SubParsersAction, train_tasks: argparse._SubParsersAction) -> None:
+    """Register bench, the lab's ``train`` tasks (on ``train_tasks``: ``babymon train``'s subparsers, which the
+    run-time command line makes for ``train nursery``), eval, bench-cry and bench-vision on ``babymon``'s
+    subparsers."""
     p = sub.add_parser("bench", help="measure ingestion + publishing cost for N simulated cameras")
     add_bench_arguments(p)
     p.set_defaults(func=lazy("babymon_lab.bench:bench_command"))
 
     # training and evaluation: one task positional each, so more tasks can be added beside `cry`
-    p = sub.add_parser("train", help="train a model (needs the shared data; training-only extras such as torch)")
-    tasks = p.add_subparsers(dest="task", required=True)
     for task, add_arguments, help_text in TRAIN_ARGUMENTS:
-        task_parser = tasks.add_parser(task, help=help_text, aliases=OLD_NAMES.get(task, []))
+        task_parser = train_tasks.add_parser(task, help=help_text, aliases=OLD_NAMES.get(task, []))
         add_arguments(task_parser)
         task_parser.set_defaults(func=TRAIN_TASKS[task])
 

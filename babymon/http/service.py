@@ -32,7 +32,7 @@ class HttpService:
         self.live = LiveView(names, enabled)
         self.evidence = EvidenceStore(config.evidence)
         self.event_counter = EventCounter()
-        self.keeper = (NurseryKeeper(nursery.path, names) if nursery is not None and nursery.keep_alert_frames
+        self.keeper = (NurseryKeeper(nursery.path, names, nursery.max_alert_frames) if nursery is not None and nursery.keep_alert_frames
                        else None)
 
     @property

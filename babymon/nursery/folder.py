@@ -201,6 +201,17 @@ class NurseryFolder:
     def labels(self) -> dict[str, Label]:
         return read_labels(self.labels_path)
 
+    def prune(self, source: str, keep: int) -> list[str]:
+        """Delete the oldest frames kept for ``source`` beyond the newest ``keep`` that are neither labelled nor
+        marked wrong (those are the parent's work and are never deleted); → the names deleted."""
+        labels = self.labels()
+        spare = [f for f in self.frames() if f.source == source and not f.wrong and labels.get(f.name, Label()).empty]
+        doomed = spare[:max(0, len(spare) - keep)]  # frames() is oldest first
+        for info in doomed:
+            for path in (self.root / info.name, (self.root / info.name).with_suffix(".json")):
+                path.unlink(missing_ok=True)
+        return [info.name for info in doomed]
+
     def set_label(self, name: str, posture: str | None = None, face_state: str | None = None) -> Label:
         """Set one frame's labels (None keeps what it had, "" clears it); → the frame's label now."""
         self.frame_path(name)

@@ -33,8 +33,9 @@ def keep_frame(base: Path, camera: str, analysed: AnalysedFrame, source: str, ev
 class NurseryKeeper:
     """An output (see :mod:`babymon.outputs`): never raises; a frame that cannot be kept is logged."""
 
-    def __init__(self, base_path: Path, cameras: Iterable[str]):
+    def __init__(self, base_path: Path, cameras: Iterable[str], max_alert_frames: int = 500):
         self.base = Path(base_path).expanduser()
+        self.max_alert_frames = max_alert_frames
         self.cameras = frozenset(cameras)
         self._latest: dict[str, AnalysedFrame] = {}
 
@@ -62,6 +63,10 @@ class NurseryKeeper:
                 return
             name = keep_frame(self.base, camera, analysed, "alert", event_id=event.get("id"))
             log.info("nursery: camera %s: kept %s (%s) for labelling", camera, name, kind)
+            pruned = camera_folder(self.base, camera).prune("alert", self.max_alert_frames)
+            if pruned:
+                log.info("nursery: camera %s: deleted %d old unlabelled alert frame(s) (max_alert_frames %d)",
+                         camera, len(pruned), self.max_alert_frames)
         except Exception:  # noqa: BLE001 - a frame for labelling is a nicety; monitoring goes on
             log.exception("nursery: camera %s: the frame of %s could not be kept in %s", camera, kind,
                           self.base / camera)

@@ -127,13 +127,13 @@ print(json.dumps({{"commands": sorted(sub.choices), "models": sorted(models.choi
     assert with_lab.returncode == 0, with_lab.stderr
     report = json.loads(with_lab.stdout)
     assert report["commands"] == ["analyze", "bench", "bench-cry", "bench-vision", "check-config", "eval", "models",
-                                  "run", "train"]
+                                  "nursery", "run", "train"]
     assert report["models"] == ["download", "export", "list", "verify"]
     assert set(report["lab"]) == LIGHT
 
     without_lab = _python(probe.format(block="sys.modules['babymon_lab'] = None  # as on a run-time-only install"))
     assert without_lab.returncode == 0, without_lab.stderr
     report = json.loads(without_lab.stdout)
-    assert report["commands"] == ["analyze", "check-config", "models", "run"]
+    assert report["commands"] == ["analyze", "check-config", "models", "nursery", "run", "train"]  # train nursery
     assert report["models"] == ["download", "list", "verify"]
     assert report["lab"] == []

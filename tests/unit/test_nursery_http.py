@@ -261,3 +261,20 @@ def test_the_http_service_adds_the_keeper_when_alert_frames_are_kept(tmp_path):
     assert not any(isinstance(o, NurseryKeeper) for o in off.outputs)
     assert not any(isinstance(o, NurseryKeeper) for o in HttpService(off.config, {}).outputs)
 
+
+
+def test_the_keeper_deletes_old_unlabelled_alert_frames_beyond_its_maximum(tmp_path):
+    keeper = NurseryKeeper(tmp_path, ["nursery"], max_alert_frames=2)
+    folder = NurseryFolder(tmp_path / "nursery")
+    names = []
+    for i in range(5):
+        keeper.camera_frame("nursery", analysed(AT + 60 * i, face_state="covered", posture="supine"))
+        keeper.camera_event("nursery", alert("face_covered_started"))
+        names.append(folder.frames()[-1].name)
+        if i == 0:
+            folder.set_label(names[0], posture="supine", face_state="clear")  # the parent's work is kept
+        if i == 1:
+            folder.mark_wrong(names[1])
+    kept = [f.name for f in folder.frames()]
+    assert kept == [names[0], names[1], names[3], names[4]]
+    assert not (folder.root / names[2]).with_suffix(".json").exists()
