@@ -114,6 +114,9 @@ class VisionConfig(_Strict):
         "yunet", description="yunet: fast (default); retinaface: the accurate one (needs a one-time export, see README)"
     )
     smoothing_seconds: Seconds = Field(1.0, description="time constant of the per-frame smoothing of face state and posture")
+    reuse_unchanged_seconds: Seconds = Field(1.0, le=5.0, description="when the crib region has not changed since the "
+                                             "last full analysis, carry its decisions forward for at most this long "
+                                             "(0 = run the models on every frame)")
     models: Path | None = Field(None, description="a folder of heads refitted to your nursery (`babymon train nursery`); "
                                                   "default: the shipped heads")
 

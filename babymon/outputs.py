@@ -8,6 +8,7 @@ once) when an alert starts, always before that alert's events. Outputs never rea
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -17,18 +18,31 @@ from babymon.analyzers.base import Observation, VideoFrame
 log = logging.getLogger(__name__)
 
 
+RECENT_STAGE_TIMES = 512  # durations kept per stage for the quantiles
+
+
 @dataclass
 class StageTime:
-    """Running total of one analysis stage's duration (``/metrics`` shows it as a Prometheus summary)."""
+    """Running total of one analysis stage's duration, and its latest :data:`RECENT_STAGE_TIMES` values for the
+    quantiles (``/metrics`` shows them as a Prometheus summary)."""
 
     count: int = 0
     total_ms: float = 0.0
     last_ms: float = 0.0
+    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_STAGE_TIMES))
 
     def add(self, ms: float) -> None:
         self.count += 1
         self.total_ms += ms
         self.last_ms = ms
+        self.recent.append(ms)
+
+    def quantile(self, q: float) -> float | None:
+        """The ``q`` quantile (nearest rank) of the recent durations; None before the first."""
+        if not self.recent:
+            return None
+        ordered = sorted(self.recent)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,15 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--broker", help="host:port of an MQTT broker (default: start mosquitto on loopback)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--log-level", choices=LOG_LEVELS)
+    parser.add_argument("--analyzers", default="",
+                        help="comma-separated analyzers for every camera, e.g. vision,cry (default: none, ingestion only)")
+    parser.add_argument("--sweep", default=None, help="camera counts to run one after another, e.g. 1,2,4,8")
+    parser.add_argument("--reuse", type=float, default=None, metavar="SECONDS",
+                        help="vision.reuse_unchanged_seconds for every camera (0: the models on every frame; "
+                             "default: the config default)")
+    parser.add_argument("--still", default=None, metavar="IMAGE",
+                        help="replay a fixed camera on this photo of a crib (noise, and something moving every 4 s) "
+                             "instead of the default moving scene")
 
 
 def add_bench_vision_arguments(parser: argparse.ArgumentParser) -> None:

@@ -65,6 +65,10 @@ def render_metrics(live: LiveView, events: EventCounter, evidence_bytes: int | N
     lines.append("# TYPE babymon_analysis_ms summary")
     for camera, stage, t in stages:
         labels = f'camera="{_label(camera)}",stage="{_label(stage)}"'
+        for q in (0.5, 0.95):  # over the stage's latest durations (outputs.RECENT_STAGE_TIMES)
+            value = t.quantile(q)
+            if value is not None:
+                lines.append(f'babymon_analysis_ms{{{labels},quantile="{q:g}"}} {value:.3f}')
         lines.append(f"babymon_analysis_ms_sum{{{labels}}} {t.total_ms:.3f}")
         lines.append(f"babymon_analysis_ms_count{{{labels}}} {t.count}")
     family("babymon_analysis_last_ms", "gauge", "Duration of the latest call of each analysis stage in milliseconds.",

@@ -6,14 +6,21 @@ covered, face_not_visible, no_baby) and the posture (supine, prone, side, sittin
 probabilities (``face.<state>``, ``posture.<posture>``, ``presence``) and ``timings_ms`` the cost of each stage.
 A model that is missing or corrupt makes the analyzer unavailable (the daemon then says which conditions it
 cannot detect), never silently "fine".
+
+A frame whose crib region has not changed since the last full analysis, less than
+``vision.reuse_unchanged_seconds`` ago, carries that analysis forward instead of running the models
+(:mod:`babymon.vision.change_gate`); its ``timings_ms`` then hold only ``gate``.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from typing import ClassVar
 
 from babymon.analyzers.base import FACE_STATES, AnalyzerUnavailable, POSTURES, Observation, VideoAnalyzer, VideoFrame
 from babymon.config import CameraConfig
+from babymon.vision.change_gate import ChangeGate, thumbnail
 from babymon.vision.pipeline import VisionPipeline, VisionResult
 from babymon.vision.smoothing import LabelSmoother, PresenceSmoother
 
@@ -48,11 +55,20 @@ class VisionAnalyzer(VideoAnalyzer):
         self.face_smoother = LabelSmoother(FACE_CLASSES, time_constant=tau)
         self.posture_smoother = LabelSmoother(POSTURES, time_constant=tau)
         self.last_result: VisionResult | None = None
+        self.gate = ChangeGate(max_reuse_seconds=config.vision.reuse_unchanged_seconds)
+        self.region = config.crib_region
 
     def analyze(self, frame: VideoFrame) -> Observation:
-        result = self.pipeline.analyze(frame.image)
-        self.last_result = result
         now = frame.timestamp
+        started = time.perf_counter()
+        thumb = thumbnail(frame.image, self.region)
+        if self.last_result is not None and not self.gate.needs_analysis(thumb, now):
+            # nothing changed since the last full analysis, and it is recent: its decisions still hold
+            result = replace(self.last_result, timings_ms={"gate": (time.perf_counter() - started) * 1000.0})
+        else:
+            result = self.pipeline.analyze(frame.image)
+            self.gate.analysed(thumb, now)
+            self.last_result = result
         present = self.presence.update(1.0 if result.baby_present else 0.0, now)
         scores = {"presence": result.presence_score}
         scores.update({f"face.{k}": v for k, v in result.face_state_probs.items()})
