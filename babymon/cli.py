@@ -66,6 +66,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
               f"{camera.detect.fps:g} fps, {camera.stream.transport.upper()}")
         if camera.vision.models is not None:
             print(f"    vision heads refitted to the nursery: {camera.vision.models}")
+        cry = next((a for a in loaded.audio if getattr(a, "name", None) == "cry"), None)
+        threshold = (f"threshold {cry.model.threshold:.4g} ({cry.model.kind})" if cry is not None
+                     else "cry analyzer not loaded")
+        print(f"    cry sensitivity {camera.cry.sensitivity}: {threshold}")
         for name, why in loaded.missing.items():
             print(f"    analyzer '{name}' unavailable: {why}")
         if loaded.undetectable:

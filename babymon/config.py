@@ -170,6 +170,11 @@ class RulesConfig(_Strict):
         return getattr(self, condition)
 
 
+class CryConfig(_Strict):
+    sensitivity: Literal["low", "normal", "high"] = Field(
+        "normal", description="cry alert threshold measured on validation: low ~1 %, normal ~2 %, high ~5 % false alarms")
+
+
 class CameraSettings(_Strict):
     """Everything a camera may set; ``defaults`` holds the same keys for all cameras."""
 
@@ -177,6 +182,7 @@ class CameraSettings(_Strict):
     stream: StreamConfig = StreamConfig()
     rules: RulesConfig = RulesConfig()
     vision: VisionConfig = VisionConfig()
+    cry: CryConfig = CryConfig()
     analyzers: list[str] = Field(
         default_factory=lambda: ["vision", "cry"],
         description="analyzer names from the registry, or 'module:Class' paths",

@@ -29,7 +29,7 @@ class CryAnalyzer(AudioAnalyzer):
 
     def __init__(self, camera: str, config: CameraConfig, model: CryModel | None = None):
         super().__init__(camera, config)
-        self.model = model or CryModel()
+        self.model = model or CryModel(sensitivity=config.cry.sensitivity)
         self.hysteresis = CryHysteresis(self.model.hysteresis)
         self._silent_since: float | None = None
 

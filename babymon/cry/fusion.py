@@ -37,8 +37,20 @@ CLASS_GROUPS: dict[str, tuple[int, ...]] = {
     "crowd": (58, 61, 62, 63, 64, 65, 66),  # Clapping, Cheering, Applause, Chatter, Crowd, Hubbub, Children playing
     "animal": tuple(range(67, 132)),  # the Animal branch (dogs, cats, roosters, birds, insects ...)
     "vehicle": tuple(range(294, 327)),  # Vehicle .. rail transport
+    # single named classes of a family's living room (issue 16): each its own feature
+    "baby_laughter": (14,),  # Baby laughter
+    "giggle": (15,),  # Giggle
+    "babbling": (4,),  # Babbling
+    "adult_speech": (0,),  # Speech
+    "child_speech": (1,),  # Child speech, kid speaking
+    "music_class": (132,),  # Music (the top class of the branch)
+    "singing": (24, 25, 26, 27, 28, 29, 30, 31),  # Singing, Choir, Yodeling, Chant, Mantra, Child/Synthetic singing, Rapping
+    "lullaby": (247, 266),  # Music for children, Lullaby
+    "television": (518, 519),  # Television, Radio
 }
 AGAINST = ("laughter", "speech", "music", "siren", "crowd", "animal", "vehicle")
+# the sounds of a happy baby and a family: laughter, babble, speech, music, TV
+LIVING_ROOM = ("laughter", "babbling", "child_speech", "speech", "music", "television")
 
 
 def group_scores(scores: np.ndarray, group: str) -> np.ndarray:
@@ -58,7 +70,8 @@ def feature_matrix(cnn_probability: np.ndarray, scores: np.ndarray, features: tu
 
     Feature names: ``cnn_logit``; ``head_logit`` (the MLP on YAMNet's embedding, approach b);
     ``yamnet_baby_cry`` (the single "Baby cry" class); a group name from :data:`CLASS_GROUPS`; ``not_cry``
-    (highest of all :data:`AGAINST` groups); ``not_cry_vs_cry`` (log ratio of that to the ``cry`` group)."""
+    (highest of all :data:`AGAINST` groups); ``not_cry_vs_cry`` (log ratio of that to the ``cry`` group);
+    ``living_room`` and ``living_room_vs_cry``: the same over the :data:`LIVING_ROOM` groups only."""
     scores = np.asarray(scores, dtype=np.float32)
     if scores.ndim != 2 or scores.shape[1] != 521:
         raise ValueError(f"YAMNet scores must be (n, 521), got {scores.shape}")
@@ -79,6 +92,13 @@ def feature_matrix(cnn_probability: np.ndarray, scores: np.ndarray, features: tu
             against = np.max([group_scores(scores, g) for g in AGAINST], axis=0).astype(np.float64)
             cry = group_scores(scores, "cry").astype(np.float64)
             columns.append(np.log(against + RATIO_EPSILON) - np.log(cry + RATIO_EPSILON))
+        elif name in ("living_room", "living_room_vs_cry"):
+            family = np.max([group_scores(scores, g) for g in LIVING_ROOM], axis=0).astype(np.float64)
+            if name == "living_room":
+                columns.append(np.log(family + EPSILON))
+            else:
+                cry = group_scores(scores, "cry").astype(np.float64)
+                columns.append(np.log(family + RATIO_EPSILON) - np.log(cry + RATIO_EPSILON))
         elif name in CLASS_GROUPS:
             columns.append(np.log(group_scores(scores, name).astype(np.float64) + EPSILON))
         else:

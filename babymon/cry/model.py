@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 CRY_MODEL_DIR = bundled_models("cry")
 CONFIG_FILE = "config.json"
 KINDS = ("logmel_cnn_yamnet", "logmel_cnn_yamnet_fusion", "logmel_cnn", "yamnet_head", "yamnet_zero_shot")
+SENSITIVITIES = ("low", "normal", "high")
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ def _one_blas_thread():
 class CryModel:
     """Window → cry probability with the model named in ``models/cry/config.json`` (or ``kind``)."""
 
-    def __init__(self, kind: str | None = None, directory: Path = CRY_MODEL_DIR):
+    def __init__(self, kind: str | None = None, directory: Path = CRY_MODEL_DIR, sensitivity: str = "normal"):
+        if sensitivity not in SENSITIVITIES:
+            raise AnalyzerUnavailable(f"cry sensitivity '{sensitivity}' is not one of {SENSITIVITIES}")
         config = read_config(directory)
         requested = kind or config.get("default")
         if requested not in KINDS:
@@ -75,12 +78,17 @@ class CryModel:
         thresholds = config.get("thresholds", {})
         if self.kind not in thresholds:
             raise AnalyzerUnavailable(f"{directory / CONFIG_FILE} has no threshold for '{self.kind}'")
-        self.threshold = float(thresholds[self.kind])
+        self.sensitivity = sensitivity
+        # per-home sensitivity: thresholds measured on validation for ~1 / 2 / 5 % false alarms (config.json)
+        levels = config.get("sensitivity", {}).get(self.kind, {})
+        self.threshold = float(levels.get(sensitivity, thresholds[self.kind]) if sensitivity != "normal"
+                               else thresholds[self.kind])
         self.yamnet_weight = float(config.get("yamnet_weight", 0.5))
         self.hysteresis = HysteresisSettings(start=self.threshold,
                                              stop=self.threshold * float(config.get("stop_ratio", 0.5)),
                                              min_on_seconds=float(config.get("min_on_seconds", 2.0)),
-                                             min_off_seconds=float(config.get("min_off_seconds", 3.0)))
+                                             min_off_seconds=float(config.get("min_off_seconds", 3.0)),
+                                             confirm_windows=int(config.get("confirm_windows", 1)))
 
     def _load(self, kind: str, directory: Path) -> None:
         self.kind = kind

@@ -193,9 +193,7 @@ def compute_synthetic(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, au
                       per_kind: int = 40) -> dict[str, np.ndarray]:
     """Per-window log-mel and all YAMNet scores of the split's synthetic sirens, melodies and crowd babble
     (and cries over them): see :mod:`babymon_lab.cry.synthetic`. Same layout as :func:`compute_features`."""
-    from tqdm import tqdm
 
-    from babymon.cry.yamnet import Yamnet
     from babymon_lab.cry.synthetic import build_synthetic
 
     audio_root = audio_root or default_audio_root()
@@ -209,10 +207,51 @@ def compute_synthetic(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, au
     cries = [(i, a) for i, (c, a) in enumerate(zip(clips, audio)) if c.split == split and c.label == 1]
     rng = np.random.default_rng([seed, ("train", "val", "test").index(split), 7])
     signals, variants = build_synthetic(speech, cries, per_kind, rng)
+    data = variant_windows(signals, variants, audio, f"synthetic {split}")
+    np.savez(path, **data)
+    return data
+
+
+def compute_living_room(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_root: Path | None = None,
+                        per_kind: int = 40) -> dict[str, np.ndarray]:
+    """Per-window log-mel, all YAMNet scores and embeddings of the split's living-room mixtures (laughter or
+    synthetic babble with adult speech, music under speech, a TV next room, cries over each, cries under pink
+    noise at 0 dB): see :mod:`babymon_lab.cry.living_room`. Same layout as :func:`compute_synthetic`, plus
+    ``variant_group`` (the source recording of each variant, for grouped folds)."""
+
+    from babymon_lab.cry.living_room import build_living_room
+
+    audio_root = audio_root or default_audio_root()
+    clips = list_clips(audio_root)
+    data_key = hashlib.sha256("\n".join(f"{c.path}:{c.split}" for c in clips).encode()).hexdigest()[:8]
+    path = cache / f"living_room_v1_{data_key}_{split}_seed{seed}_{per_kind}.npz"
+    if path.exists():
+        return dict(np.load(path, allow_pickle=False))
+    audio = decode_all(clips, cache)
+    mine = [(i, c, a) for i, (c, a) in enumerate(zip(clips, audio)) if c.split == split]
+    speech = [a for _, c, a in mine if c.source == "speech"]
+    laughter = [(i, c.group, a) for i, c, a in mine if c.kind == "baby_laugh"]
+    cries = [(i, c.group, a) for i, c, a in mine if c.label == 1]
+    rng = np.random.default_rng([seed, ("train", "val", "test").index(split), 11])
+    signals, variants = build_living_room(split, speech, laughter, cries, per_kind, rng)
+    data = variant_windows(signals, variants, audio, f"living room {split}")
+    data["variant_group"] = np.array([v.group for v in variants])
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **data)
+    return data
+
+
+def variant_windows(signals: list[np.ndarray], variants: list, audio: list[np.ndarray], desc: str) -> dict[str, np.ndarray]:
+    """Per-window log-mel, all YAMNet scores and embeddings of made-up clips (``signals``, described by
+    ``variants``: label, kind, condition, clip); a cry variant's windows where its source clip is silent are marked
+    not to keep."""
+    from tqdm import tqdm
+
+    from babymon.cry.yamnet import Yamnet
+
     yamnet = Yamnet()
     mels, scores, embeddings, window_variant, keep = [], [], [], [], []
-    for v_index, (signal, variant) in enumerate(tqdm(list(zip(signals, variants)), desc=f"synthetic {split}",
-                                                       unit="clip")):
+    for v_index, (signal, variant) in enumerate(tqdm(list(zip(signals, variants)), desc=desc, unit="clip")):
         windows = clip_windows(signal)
         mask = np.ones(len(windows), dtype=bool)
         if variant.label == 1:
@@ -225,7 +264,7 @@ def compute_synthetic(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, au
             embeddings.append(embedding.astype(np.float16))
         window_variant.append(np.full(len(windows), v_index))
         keep.append(mask)
-    data = {
+    return {
         "logmel": np.concatenate(mels),
         "yamnet_scores": np.stack(scores).astype(np.float16),
         "yamnet_cry": np.stack(scores)[:, yamnet.cry_index].astype(np.float32),
@@ -237,5 +276,3 @@ def compute_synthetic(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, au
         "variant_condition": np.array([v.condition for v in variants]),
         "variant_clip": np.array([v.clip for v in variants]),
     }
-    np.savez(path, **data)
-    return data

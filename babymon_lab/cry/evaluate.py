@@ -3,7 +3,7 @@
 The manifest is a CSV with columns ``path,label``: ``path`` an audio file or a video file with an audio track,
 relative to the CSV; ``label`` ``cry`` or ``not_cry``. Each clip is cut into the analyzer's 1 s / 0.5 s windows,
 scored one window at a time (as the live analyzer does) and reduced to a clip score (highest mean of two
-consecutive windows) compared with the model's shipped threshold.
+consecutive windows, held for the model's ``confirm_windows`` hops) compared with the model's shipped threshold.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def evaluate_manifest(manifest: Path, model: CryModel, *, skip_unreadable: bool 
         analysis_seconds += time.perf_counter() - started
         audio_seconds += len(samples) / SAMPLE_RATE
         labels.append(row.label)
-        scores.append(clip_score(probabilities))
+        scores.append(clip_score(probabilities, model.hysteresis.confirm_windows))
     if not labels:
         raise ManifestError(f"{manifest}: no readable clips")
     labels_array, scores_array = np.array(labels), np.array(scores)

@@ -33,6 +33,15 @@ CANDIDATE_FEATURES: tuple[tuple[str, ...], ...] = (
     ("cnn_logit", "yamnet_baby_cry", "cry", "not_cry"),
     ("cnn_logit", "yamnet_baby_cry", "cry", "laughter", "speech", "music", "siren", "crowd", "animal", "vehicle",
      "not_cry"),
+    # issue 16: the named classes of a family's living room, each its own weight
+    ("cnn_logit", "yamnet_baby_cry", "living_room_vs_cry"),
+    ("cnn_logit", "head_logit", "yamnet_baby_cry", "living_room_vs_cry"),
+    ("cnn_logit", "yamnet_baby_cry", "baby_laughter", "laughter", "babbling", "adult_speech", "child_speech",
+     "music_class", "singing", "lullaby", "television", "siren"),
+    ("cnn_logit", "head_logit", "yamnet_baby_cry", "baby_laughter", "laughter", "babbling", "adult_speech",
+     "child_speech", "music_class", "singing", "lullaby", "television", "siren"),
+    ("cnn_logit", "head_logit", "yamnet_baby_cry", "baby_laughter", "laughter", "babbling", "adult_speech",
+     "child_speech", "music_class", "singing", "lullaby", "television", "siren", "not_cry_vs_cry"),
 )
 L2_GRID = (1.0, 10.0, 100.0)
 
@@ -79,8 +88,8 @@ def _fit(data: FusionData, features: tuple[str, ...], l2: float, windows: np.nda
     return Fusion(tuple(features[i] for i in kept), tuple(float(w) for w in weights), bias)
 
 
-def out_of_fold(data: FusionData, features: tuple[str, ...], l2: float, clip_score_fn) -> np.ndarray:
-    """Each clip scored by a layer fitted without its fold: (n_clips,) clip scores."""
+def out_of_fold_windows(data: FusionData, features: tuple[str, ...], l2: float) -> np.ndarray:
+    """Each window scored by a layer fitted without its fold (folds by source recording): (n_windows,)."""
     window_fold = fold_of(data.clip_group)[data.window_clip]
     probabilities = np.zeros(len(data.cnn))
     for fold in range(FOLDS):
@@ -89,23 +98,56 @@ def out_of_fold(data: FusionData, features: tuple[str, ...], l2: float, clip_sco
             continue
         fusion = _fit(data, features, l2, ~held)
         probabilities[held] = fusion.predict(data.cnn[held], data.scores[held], data.head[held])
-    return clip_score_fn(probabilities)
+    return probabilities
+
+
+def out_of_fold(data: FusionData, features: tuple[str, ...], l2: float, clip_score_fn) -> np.ndarray:
+    """Each clip scored by a layer fitted without its fold: (n_clips,) clip scores."""
+    return clip_score_fn(out_of_fold_windows(data, features, l2))
 
 
 def select_fusion(data: FusionData, clip_score_fn, candidates=CANDIDATE_FEATURES, l2_grid=L2_GRID):
-    """(fusion fitted on all of ``data``, its out-of-fold clip scores, the table of every candidate's
-    out-of-fold ROC AUC). Ties go to the earlier (smaller) candidate and the stronger regularisation."""
+    """(fusion fitted on all of ``data``, its out-of-fold *window* probabilities, the table of every
+    candidate's out-of-fold clip ROC AUC). Ties go to the earlier (smaller) candidate and the stronger
+    regularisation."""
     table = []
     best = None
     for features in candidates:
         for l2 in sorted(l2_grid, reverse=True):
-            scores = out_of_fold(data, features, l2, clip_score_fn)
-            auc = roc_auc(data.clip_label, scores)
+            windows = out_of_fold_windows(data, features, l2)
+            auc = roc_auc(data.clip_label, clip_score_fn(windows))
             table.append({"features": list(features), "l2": l2, "oof_roc_auc": auc})
             if best is None or auc > best[0] + 1e-6:
-                best = (auc, features, l2, scores)
-    _, features, l2, scores = best
-    return _fit(data, features, l2, np.ones(len(data.cnn), bool)), scores, table
+                best = (auc, features, l2, windows)
+    _, features, l2, windows = best
+    return _fit(data, features, l2, np.ones(len(data.cnn), bool)), windows, table
+
+
+def concat(*parts: FusionData) -> FusionData:
+    """Several :class:`FusionData` one after the other (clip indices shifted)."""
+    offsets = np.cumsum([0] + [len(p.clip_label) for p in parts[:-1]])
+    return FusionData(cnn=np.concatenate([p.cnn for p in parts]), head=np.concatenate([p.head for p in parts]),
+                      scores=np.concatenate([p.scores for p in parts]).astype(np.float32),
+                      window_label=np.concatenate([p.window_label for p in parts]),
+                      window_clip=np.concatenate([p.window_clip + o for p, o in zip(parts, offsets)]),
+                      window_keep=np.concatenate([p.window_keep for p in parts]),
+                      clip_label=np.concatenate([p.clip_label for p in parts]),
+                      clip_group=np.concatenate([p.clip_group for p in parts]))
+
+
+def from_living_room(living: dict[str, np.ndarray], cnn: np.ndarray, head: np.ndarray,
+                     variants: np.ndarray | None = None) -> FusionData:
+    """A living-room set (:func:`babymon_lab.cry.corpus.compute_living_room`) as :class:`FusionData`, folds by
+    source recording; ``variants`` (a boolean mask over its clips) keeps only some of them."""
+    keep_variant = np.ones(len(living["variant_label"]), bool) if variants is None else np.asarray(variants)
+    new_index = np.cumsum(keep_variant) - 1
+    windows = keep_variant[living["window_variant"]]
+    return FusionData(cnn=cnn[windows], head=head[windows], scores=living["yamnet_scores"][windows].astype(np.float32),
+                      window_label=living["variant_label"][living["window_variant"]][windows],
+                      window_clip=new_index[living["window_variant"][windows]],
+                      window_keep=living["window_keep"][windows],
+                      clip_label=living["variant_label"][keep_variant],
+                      clip_group=living["variant_group"][keep_variant])
 
 
 def combine(real: dict[str, np.ndarray], synthetic: dict[str, np.ndarray], real_scores: np.ndarray,

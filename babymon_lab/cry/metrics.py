@@ -5,14 +5,37 @@ from __future__ import annotations
 import numpy as np
 
 
-def clip_score(window_probs: np.ndarray) -> float:
-    """A clip's cry score: the highest mean of two consecutive windows (≈1.5 s of sound)."""
+def smoothed(window_probs: np.ndarray) -> np.ndarray:
+    """The live analyzer's smoothing: the mean of each two consecutive windows (one window: itself)."""
     p = np.asarray(window_probs, dtype=np.float64)
-    if len(p) == 0:
+    return p if len(p) < 2 else (p[1:] + p[:-1]) / 2
+
+
+def clip_score(window_probs: np.ndarray, confirm: int = 1) -> float:
+    """A clip's cry score: the highest mean of two consecutive windows (≈1.5 s of sound); with ``confirm`` > 1
+    the highest level that the smoothed probability holds for ``confirm`` consecutive hops (the hysteresis'
+    ``confirm_windows``: score >= threshold exactly when the live rule would switch crying on). A clip shorter
+    than that scores the lowest smoothed value it has."""
+    s = smoothed(window_probs)
+    if len(s) == 0:
         return 0.0
-    if len(p) == 1:
-        return float(p[0])
-    return float(np.max((p[1:] + p[:-1]) / 2))
+    if confirm <= 1:
+        return float(np.max(s))
+    if len(s) <= confirm:
+        return float(np.min(s))
+    return float(np.max(np.lib.stride_tricks.sliding_window_view(s, confirm).min(axis=1)))
+
+
+def first_alert_seconds(window_probs: np.ndarray, threshold: float, confirm: int = 1, hop_seconds: float = 0.5,
+                        window_seconds: float = 1.0) -> float | None:
+    """Seconds from the clip's start to the end of the window where the rule (smoothed probability >=
+    ``threshold`` for ``confirm`` consecutive hops) first fires; None if it never does."""
+    run = 0
+    for index, value in enumerate(smoothed(window_probs)):
+        run = run + 1 if value >= threshold else 0
+        if run >= confirm:
+            return (index + (1 if len(window_probs) > 1 else 0)) * hop_seconds + window_seconds
+    return None
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
