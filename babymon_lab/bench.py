@@ -61,32 +61,54 @@ def _start_mosquitto(workdir: Path) -> tuple[subprocess.Popen, int]:
     raise SystemExit("babymon bench: mosquitto did not start")
 
 
-class _LatencyProbe:
-    def __init__(self, host: str, port: int):
+class MqttListener:
+    """Subscribes to ``topics`` on the broker and hands each JSON payload to :meth:`on_payload` with its arrival
+    time (paho's own thread)."""
+
+    def __init__(self, host: str, port: int, topics: tuple[str, ...]):
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
-        self.latencies: list[float] = []
-        self.last_state: dict[str, dict] = {}
-        self.recording = False
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"babymon-bench-{os.getpid()}")
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"babymon-bench-{os.getpid()}-{id(self)}")
         self._client.on_message = self._on_message
-        self._client.on_connect = lambda c, *_: c.subscribe("babymon/+/state", qos=0)
+        self._client.on_connect = lambda c, *_: [c.subscribe(topic, qos=0) for topic in topics]
         self._client.connect(host, port)
         self._client.loop_start()
 
     def _on_message(self, client, userdata, message) -> None:
         arrived = time.time()
-        if not message.payload:
-            return
-        state = json.loads(message.payload)
-        self.last_state[state["camera"]] = state
-        if self.recording and state.get("pts") is not None and state.get("frame_time"):
-            self.latencies.append(arrived - state["frame_time"])
+        if message.payload:
+            self.on_payload(message.topic, json.loads(message.payload), arrived)
+
+    def on_payload(self, topic: str, data: dict, arrived: float) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self._client.loop_stop()
         self._client.disconnect()
+
+
+class _LatencyProbe(MqttListener):
+    def __init__(self, host: str, port: int):
+        self.latencies: list[float] = []
+        self.last_state: dict[str, dict] = {}
+        self.recording = False
+        super().__init__(host, port, ("babymon/+/state",))
+
+    def on_payload(self, topic: str, state: dict, arrived: float) -> None:
+        self.last_state[state["camera"]] = state
+        if self.recording and state.get("pts") is not None and state.get("frame_time"):
+            self.latencies.append(arrived - state["frame_time"])
+
+
+def stop_daemon(daemon: subprocess.Popen) -> None:
+    """SIGTERM, as a service manager stops it; killed after 10 s."""
+    if daemon.poll() is None:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(10)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
 
 
 def _rss_mb(pid: int) -> float:
@@ -154,12 +176,7 @@ def measure(args, cameras_n: int, clip: Path, host: str, port: int, workdir: Pat
         stages = _stage_quantiles(http_port) if analyzers else {}
     finally:
         probe.close()
-        if daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(10)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
+        stop_daemon(daemon)
     elapsed = t1 - t0
     cpu_percent = 100.0 * (cpu1 - cpu0) / elapsed
     decoded = [(after[k]["decoded_frames"] - before.get(k, {}).get("decoded_frames", 0)) / elapsed for k in after]

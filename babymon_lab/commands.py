@@ -159,6 +159,17 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
                              "instead of the default moving scene")
 
 
+def add_bench_latency_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cuts", type=int, default=6, help="how many cuts to face down to time (default 6)")
+    parser.add_argument("--segment", type=float, default=8.0, help="seconds on the back, then face down (default 8)")
+    parser.add_argument("--on-delay", type=float, default=3.0, help="the prone rule's on_delay for the run (default 3)")
+    parser.add_argument("--supine", default=None, help="photo of a baby on its back (default: a crib_cam frame)")
+    parser.add_argument("--prone", default=None, help="photo of a baby face down (default: a crib_cam frame)")
+    parser.add_argument("--reuse", type=float, default=None, metavar="SECONDS",
+                        help="vision.reuse_unchanged_seconds for the run (default: the config default)")
+    parser.add_argument("--json", action="store_true")
+
+
 def add_bench_vision_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=40, help="distinct frames to cycle through")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel pipelines (default: cores)")
@@ -187,6 +198,10 @@ def add_commands(sub: argparse._SubParsersAction, train_tasks: argparse._SubPars
     p = sub.add_parser("eval", help="evaluate a model on a labelled manifest")
     add_eval_arguments(p)
     p.set_defaults(func=lambda args: EVAL_TASKS[OLD_TASK_NAMES.get(args.task, args.task)](args))
+
+    p = sub.add_parser("bench-latency", help="seconds from a baby turning face down to danger on MQTT, beyond on_delay")
+    add_bench_latency_arguments(p)
+    p.set_defaults(func=lazy("babymon_lab.latency_bench:bench_latency_command"))
 
     p = sub.add_parser("bench-cry", help="real-time factor of the cry analyzer (target <= 0.02)")
     p.add_argument("--seconds", type=float, default=60.0, help="seconds of audio to analyse")

@@ -27,6 +27,14 @@ from babymon.vision.smoothing import LabelSmoother, PresenceSmoother
 FACE_CLASSES = tuple(s for s in FACE_STATES if s != "no_baby")
 
 
+def one_opencv_thread() -> None:
+    """OpenCV's own thread pool off: each camera's analysis is one thread already (the daemon's executor), and
+    OpenCV's workers spinning beside them cost CPU for nothing (``babymon bench``: see README Performance)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def build_face_detector(name: str):
     if name == "retinaface":
         from babymon.vision.retinaface import RetinaFaceDetector
@@ -43,6 +51,7 @@ class VisionAnalyzer(VideoAnalyzer):
 
     def __init__(self, camera: str, config: CameraConfig, pipeline: VisionPipeline | None = None):
         super().__init__(camera, config)
+        one_opencv_thread()
         if pipeline is None:
             try:
                 pipeline = VisionPipeline(face_detector=build_face_detector(config.vision.face_detector),

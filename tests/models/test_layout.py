@@ -126,8 +126,8 @@ print(json.dumps({{"commands": sorted(sub.choices), "models": sorted(models.choi
     with_lab = _python(probe.format(block=""))
     assert with_lab.returncode == 0, with_lab.stderr
     report = json.loads(with_lab.stdout)
-    assert report["commands"] == ["analyze", "bench", "bench-cry", "bench-vision", "check-config", "eval", "models",
-                                  "nursery", "run", "train"]
+    assert report["commands"] == ["analyze", "bench", "bench-cry", "bench-latency", "bench-vision", "check-config",
+                                  "eval", "models", "nursery", "run", "train"]
     assert report["models"] == ["download", "export", "list", "verify"]
     assert set(report["lab"]) == LIGHT
 
