@@ -28,6 +28,7 @@ import yaml
 from babymon_lab.synthetic_clip import make_clip
 
 TARGET_CPU_PERCENT = 25.0  # of one core, all cameras together, outside the models
+TARGET_CPU_PERCENT_PER_CAMERA = 15.0  # of one core, with the models (vision and cry)
 TARGET_P95_MS = 100.0
 
 
@@ -289,7 +290,9 @@ def _report(result: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result))
         return
-    cpu_ok = result["cpu_percent_of_one_core"] < TARGET_CPU_PERCENT
+    # the CPU target is for ingestion and publishing alone; with models, the target is 15 % of a core per camera
+    target = TARGET_CPU_PERCENT if not result["analyzers"] else TARGET_CPU_PERCENT_PER_CAMERA * result["cameras"]
+    cpu_ok = result["cpu_percent_of_one_core"] < target
     p95 = result["latency_ms_p95"]
     lat_ok = p95 is not None and p95 < TARGET_P95_MS
     print(f"babymon bench: {result['cameras']} cameras x {result['detect_fps']:g} fps, "
@@ -297,7 +300,7 @@ def _report(result: dict, as_json: bool) -> None:
     print(f"  decode fps per camera     {result['decode_fps_per_camera']}")
     print(f"  analysed fps per camera   {result['analysed_fps_per_camera']}")
     print(f"  CPU, % of one core        {result['cpu_percent_of_one_core']}  "
-          f"({result['cpu_percent_per_camera']} per camera)  target < {TARGET_CPU_PERCENT:g}: "
+          f"({result['cpu_percent_per_camera']} per camera)  target < {target:g}: "
           f"{'met' if cpu_ok else 'NOT met'}")
     print(f"  analysed fps, slowest     {result['analysed_fps_min']}")
     print(f"  dropped frames            {result['dropped_frames']} ({result['dropped_percent']} %)")

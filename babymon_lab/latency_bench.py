@@ -106,7 +106,8 @@ def bench_latency_command(args) -> int:
               "http": {"enabled": False}, "nursery": {"path": str(workdir / "nursery")},
               "defaults": {"analyzers": ["vision", "cry"], "state_interval": 0,
                            "rules": {"prone": {"on_delay": args.on_delay, "off_delay": off_delay}},
-                           **({"vision": {"reuse_unchanged_seconds": args.reuse}} if args.reuse is not None else {})},
+                           "vision": {**({"reuse_unchanged_seconds": args.reuse} if args.reuse is not None else {}),
+                                      **({"smoothing_seconds": args.smoothing} if args.smoothing is not None else {})}},
               "cameras": {"cot": {"url": str(clip), "loop": True, "realtime": True}}}
     (workdir / "latency.yaml").write_text(yaml.safe_dump(config))
     watch = _Watch("127.0.0.1", port)
