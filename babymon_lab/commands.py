@@ -167,6 +167,8 @@ def add_bench_latency_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prone", default=None, help="photo of a baby face down (default: a crib_cam frame)")
     parser.add_argument("--reuse", type=float, default=None, metavar="SECONDS",
                         help="vision.reuse_unchanged_seconds for the run (default: the config default)")
+    parser.add_argument("--stream-cut", action="store_true",
+                        help="time monitor_unavailable instead: --cuts cameras stop sending, one after another")
     parser.add_argument("--smoothing", type=float, default=None, metavar="SECONDS",
                         help="vision.smoothing_seconds for the run (default: the config default)")
     parser.add_argument("--json", action="store_true")
