@@ -282,6 +282,32 @@ class HttpConfig(_Strict):
     token: SecretStr | None = Field(None, validate_default=True,
                                     description="required as 'Authorization: Bearer …' or '?token=…'")
     evidence: EvidenceConfig = EvidenceConfig()
+    advertise_url: str | None = Field(None, description="the address Home Assistant reaches this web page at, "
+                                                        "announced on MQTT for its live camera (default: "
+                                                        "http://<host>:<port>, or this machine's name when host is "
+                                                        "0.0.0.0)")
+
+    @field_validator("advertise_url")
+    @classmethod
+    def _advertise(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError(f"'{value}' is not an http:// or https:// address of a host (no path)")
+        return value.rstrip("/")
+
+    def public_url(self) -> str:
+        """What is announced on MQTT: ``advertise_url``, else ``http://<host>:<port>`` (this machine's name when
+        it listens on every address)."""
+        if self.advertise_url:
+            return self.advertise_url
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):
+            import socket
+
+            host = socket.gethostname()
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     @field_validator("token")
     @classmethod

@@ -55,6 +55,7 @@ class Daemon:
         self.output: Output = output or self.mqtt
         if self.http is not None:
             self.http.open()
+            self.mqtt.announce_web(config.http.public_url(), token_required=config.http.token is not None)
             self.output = FanOut([self.output, *self.http.outputs])
         self.analyzers: dict[str, LoadedAnalyzers] = {}
         for key, camera in config.cameras.items():

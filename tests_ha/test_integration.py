@@ -56,8 +56,10 @@ async def test_entities_come_from_discovery_once_on_one_device(hass: HomeAssista
     configs = discovery_configs(payloads)
     discovered = [e for e in entities if e.platform == "mqtt"]
     assert len(discovered) == len(configs) == 21
-    # the integration's own: the snapshot image, whose state is the time the daemon took the picture
-    assert [(e.domain, e.unique_id) for e in entities if e.platform == DOMAIN] == [("image", "babymon_nursery_snapshot")]
+    # the integration's own: the snapshot image, whose state is the time the daemon took the picture, and the live
+    # view from the daemon's HTTP API
+    assert sorted((e.domain, e.unique_id) for e in entities if e.platform == DOMAIN) == [
+        ("camera", "babymon_nursery_live"), ("image", "babymon_nursery_snapshot")]
     assert len({e.unique_id for e in entities}) == len(entities)
     # states from the daemon's retained payloads (captured with the scene clear and the camera connected)
     assert hass.states.get(entity_id(hass, "binary_sensor", "danger")).state == "off"

@@ -135,6 +135,10 @@ class MqttPublisher:
         self._set(self.topics.camera(camera, "snapshot"), jpeg)
         self._set(self.topics.camera(camera, "snapshot_time"), iso_time(time.time()))
 
+    def announce_web(self, url: str, token_required: bool) -> None:
+        """Where the web page and HTTP API answer (retained on ``<prefix>/web``; the token is never sent)."""
+        self._set(self.topics.web, json.dumps({"url": url, "token": token_required}, separators=(",", ":")))
+
     def _set(self, topic: str, payload: str | bytes) -> None:
         if self._retained.get(topic) == payload:
             return

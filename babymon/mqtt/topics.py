@@ -21,6 +21,12 @@ class Topics:
         return f"{self.prefix}/_announced"
 
     @property
+    def web(self) -> str:
+        """Retained JSON ``{"url", "token"}``: where this daemon's web page and HTTP API are, and whether they need
+        a token (never the token itself). The Home Assistant integration's live camera reads it."""
+        return f"{self.prefix}/web"
+
+    @property
     def ha_status(self) -> str:
         return f"{self.discovery_prefix}/status"
 

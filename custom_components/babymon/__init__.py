@@ -1,9 +1,10 @@
 """babymon for Home Assistant: device triggers, services, blueprints and diagnostics for a babymon daemon.
 
 The entities come from the daemon's MQTT discovery (one device per camera); this integration attaches to those
-same devices. It owns one entity per camera itself, the *Last event snapshot* image (``image.py``), because MQTT's
-image takes the time Home Assistant received the picture as its state; the daemon no longer announces that one,
-so none appears twice.
+same devices. It owns two entities per camera itself: the *Last event snapshot* image (``image.py``), because MQTT's
+image takes the time Home Assistant received the picture as its state (the daemon no longer announces that one,
+so none appears twice), and the *Live view* camera (``camera.py``), from the daemon's HTTP API, which MQTT
+discovery cannot describe.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .hub import BabymonHub
 from .services import async_register_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS = [Platform.IMAGE]
+PLATFORMS = [Platform.CAMERA, Platform.IMAGE]
 
 type BabymonConfigEntry = ConfigEntry[BabymonHub]
 

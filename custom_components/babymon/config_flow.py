@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import voluptuous as vol
@@ -17,13 +18,15 @@ from . import const
 from .const import (
     ALERT_CONDITIONS,
     CONF_ALERT_CONDITIONS,
+    CONF_HTTP_TOKEN,
     CONF_SNOOZE_MINUTES,
     CONF_TOPIC_PREFIX,
+    CONF_WEB_URL,
     DEFAULT_ALERT_CONDITIONS,
     DEFAULT_SNOOZE_MINUTES,
     DOMAIN,
 )
-from .protocol import Topics, prefix_from_available_topic
+from .protocol import Topics, prefix_from_available_topic, web_address
 
 
 def _clean_prefix(value: str) -> str | None:
@@ -112,11 +115,10 @@ class BabymonConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class BabymonOptionsFlow(OptionsFlow):
-    """Snooze length of the ``babymon.snooze`` action, and which conditions raise the *alert* trigger."""
+    """Snooze length of the ``babymon.snooze`` action, which conditions raise the *alert* trigger, and the daemon's
+    web address and token for the live camera (needed only when the daemon asks for a token)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
         options = self.config_entry.options
         schema = vol.Schema(
             {
@@ -132,6 +134,21 @@ class BabymonOptionsFlow(OptionsFlow):
                     selector.SelectSelectorConfig(options=list(ALERT_CONDITIONS), multiple=True,
                                                   translation_key=CONF_ALERT_CONDITIONS)
                 ),
+                vol.Optional(CONF_WEB_URL): selector.TextSelector(
+                    selector.TextSelectorConfig(type=selector.TextSelectorType.URL)),
+                vol.Optional(CONF_HTTP_TOKEN): selector.TextSelector(
+                    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)),
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            url = (user_input.get(CONF_WEB_URL) or "").strip()
+            if url and web_address(json.dumps({"url": url, "token": True})) is None:
+                errors[CONF_WEB_URL] = "invalid_web_url"
+            elif user_input.get(CONF_HTTP_TOKEN) and not url:
+                errors[CONF_WEB_URL] = "web_url_for_token"
+            else:
+                return self.async_create_entry(data={**user_input, **({CONF_WEB_URL: url.rstrip("/")} if url else {})})
+        return self.async_show_form(step_id="init", data_schema=self.add_suggested_values_to_schema(
+            schema, user_input or {k: v for k, v in options.items() if k in (CONF_WEB_URL, CONF_HTTP_TOKEN)}),
+            errors=errors)

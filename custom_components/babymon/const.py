@@ -9,6 +9,8 @@ DOMAIN: Final = "babymon"
 CONF_TOPIC_PREFIX: Final = "topic_prefix"
 CONF_SNOOZE_MINUTES: Final = "snooze_minutes"
 CONF_ALERT_CONDITIONS: Final = "alert_conditions"
+CONF_WEB_URL: Final = "web_url"  # the daemon's web page, as the user confirmed it (the live camera's token goes there)
+CONF_HTTP_TOKEN: Final = "http_token"
 
 DEFAULT_TOPIC_PREFIX: Final = "babymon"
 DEFAULT_SNOOZE_MINUTES: Final = 30

@@ -1,7 +1,7 @@
 """The daemon's MQTT protocol as the integration sees it (pure: no Home Assistant, no I/O).
 
 Mirrors babymon/mqtt/topics.py and the README's MQTT section: ``<prefix>/available``,
-``<prefix>/_announced``, ``<prefix>/<camera>/{state,events,snapshot}`` and the command topics
+``<prefix>/_announced``, ``<prefix>/web``, ``<prefix>/<camera>/{state,events,snapshot}`` and the command topics
 ``<prefix>/<camera>/{snooze,enabled}/set``.
 
 Anyone who may publish on the broker can publish on those topics, so nothing read from them is trusted:
@@ -84,6 +84,10 @@ class Topics:
     @property
     def registry(self) -> str:
         return f"{self.prefix}/_announced"
+
+    @property
+    def web(self) -> str:
+        return f"{self.prefix}/web"
 
     def camera_filter(self, field: str) -> str:
         return f"{self.prefix}/+/{field}"
@@ -238,3 +242,36 @@ def snooze_payload(seconds: float) -> str:
     if not 0 <= seconds <= MAX_SNOOZE_SECONDS:
         raise ValueError(f"snooze must be between 0 s and 24 h, got {seconds:.0f} s")
     return str(round(seconds)) if seconds else "OFF"
+
+
+MAX_URL_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class WebAddress:
+    """Where the daemon's web page and HTTP API answer, and whether they need a token."""
+
+    url: str
+    token_required: bool
+
+
+def web_address(payload: str | bytes) -> WebAddress | None:
+    """``<prefix>/web`` (``{"url": "http://host:port", "token": bool}``) → the address, or None when it is not
+    one: only http(s) with a host, no path, no user or password in it, of bounded length."""
+    from urllib.parse import urlsplit
+
+    data = parse_json_object(payload, max_bytes=4096)
+    if data is None or not isinstance(data.get("url"), str) or not isinstance(data.get("token"), bool):
+        return None
+    url = data["url"]
+    if len(url) > MAX_URL_LENGTH:
+        return None
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or \
+            parts.username or parts.password or parts.query or parts.fragment or not port_ok:
+        return None
+    return WebAddress(url.rstrip("/"), data["token"])

@@ -169,9 +169,13 @@ def test_health_follows_the_camera_and_events_survive_a_restart(broker, clip, ru
         camera.stop()
 
 
-def test_token_is_enforced(broker, rtsp, run_daemon, script, tmp_path):
+def test_token_is_enforced(broker, rtsp, run_daemon, script, tmp_path, watcher):
     port = free_port()
     run_daemon(http_config(broker, rtsp.url, tmp_path / "evidence", port, token=TOKEN))
+    # where Home Assistant's live camera finds the API: the address, and that it needs a token (never the token)
+    announced = watcher.wait_for("babymon/web")
+    assert json.loads(announced.payload) == {"url": f"http://127.0.0.1:{port}", "token": True}
+    assert TOKEN.encode() not in announced.payload
     anonymous = Api(port)
     anonymous.wait_up()
     for path in ("/", "/api/health", "/api/cameras", "/api/cameras/nursery/snapshot.jpg", "/api/events", "/metrics"):

@@ -127,3 +127,19 @@ def test_run_refuses_bad_config_before_starting(tmp_path):
 def test_missing_file_is_named(tmp_path):
     result = run_cli("check-config", "-c", str(tmp_path / "nope.yaml"))
     assert result.returncode == 2 and "nope.yaml" in result.stderr
+
+
+def test_the_web_address_announced_for_home_assistant():
+    import socket
+
+    from babymon.config import HttpConfig
+
+    assert HttpConfig(port=8800).public_url() == "http://127.0.0.1:8800"
+    assert HttpConfig(host="::1", port=8800).public_url() == "http://[::1]:8800"
+    every = HttpConfig(host="0.0.0.0", token="x" * 16)
+    assert every.public_url() == f"http://{socket.gethostname()}:8765"
+    chosen = HttpConfig(host="0.0.0.0", token="x" * 16, advertise_url="https://babymon.home:8443/")
+    assert chosen.public_url() == "https://babymon.home:8443"
+    for bad in ("babymon.home:8765", "ftp://babymon.home", "http://babymon.home/page"):
+        with pytest.raises(ValueError, match="not an http"):
+            HttpConfig(advertise_url=bad)

@@ -1,0 +1,182 @@
+"""Each camera's *Live view*: the daemon's annotated live picture (baby and face boxes, face state, posture, the
+cry meter) as a Home Assistant camera, with a still image and the MJPEG stream.
+
+Owned by the integration, like the snapshot image: MQTT discovery has no camera that streams. The daemon
+announces where its HTTP API answers on ``<prefix>/web`` (retained ``{"url", "token"}``); the integration fetches
+``/api/cameras/<camera>/snapshot.jpg`` and proxies ``/api/cameras/<camera>/stream.mjpeg`` from there.
+
+The token: anyone who may publish on the broker could announce another address, so the token (set in the
+integration's options with the address it belongs to) is sent only to that address. A daemon that needs a token
+whose address and token are not in the options leaves the camera unavailable and says so in the log once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from aiohttp import web
+
+from homeassistant.components import mqtt
+from homeassistant.components.camera import Camera
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.aiohttp_client import async_aiohttp_proxy_web, async_get_clientsession
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import BabymonConfigEntry
+from .const import CONF_HTTP_TOKEN, CONF_WEB_URL, MQTT_DOMAIN
+from .hub import BabymonHub
+from .protocol import WebAddress, web_address
+
+_LOGGER = logging.getLogger(__name__)
+
+PARALLEL_UPDATES = 0  # nothing is polled: stills are fetched when asked for
+STILL_TIMEOUT = 10.0  # seconds for one still image
+MAX_STILL_BYTES = 8 * 1024 * 1024
+JPEG_START = b"\xff\xd8"
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: BabymonConfigEntry,
+                            async_add_entities: AddConfigEntryEntitiesCallback) -> None:
+    hub = entry.runtime_data
+    web = WebSource(hass, entry)
+    entry.async_on_unload(await mqtt.async_subscribe(hass, hub.topics.web, web.on_message, qos=1))
+
+    async def options_changed(hass: HomeAssistant, entry: BabymonConfigEntry) -> None:
+        web.changed()  # a new address or token: the cameras say again whether they can show anything
+
+    entry.async_on_unload(entry.add_update_listener(options_changed))
+    added: set[str] = set()
+
+    @callback
+    def add_new_cameras() -> None:
+        new = [key for key in hub.cameras if key not in added]
+        added.update(new)
+        if new:
+            async_add_entities(LiveCamera(hub, web, key) for key in new)
+
+    add_new_cameras()
+    entry.async_on_unload(async_dispatcher_connect(hass, hub.signal_new_camera, add_new_cameras))
+
+
+class WebSource:
+    """The daemon's announced address and the options' address and token: where to ask, and with what."""
+
+    def __init__(self, hass: HomeAssistant, entry: BabymonConfigEntry) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.announced: WebAddress | None = None
+        self.listeners: list = []
+        self._warned = False
+
+    @callback
+    def on_message(self, message: mqtt.ReceiveMessage) -> None:
+        address = web_address(message.payload)
+        if address is None:
+            _LOGGER.debug("ignored %r on %s: not {\"url\": \"http://host:port\", \"token\": bool}",
+                          str(message.payload)[:100], message.topic)
+            return
+        self.announced = address
+        self._warned = False
+        self.changed()
+
+    @callback
+    def changed(self) -> None:
+        for listener in self.listeners:
+            listener()
+
+    def target(self) -> tuple[str, dict[str, str]] | None:
+        """(base URL, headers) to ask, or None when there is no usable address."""
+        options = self.entry.options
+        configured, token = options.get(CONF_WEB_URL), options.get(CONF_HTTP_TOKEN)
+        if configured:
+            return configured.rstrip("/"), ({"Authorization": f"Bearer {token}"} if token else {})
+        if self.announced is None:
+            return None
+        if self.announced.token_required:
+            if not self._warned:
+                self._warned = True
+                _LOGGER.warning("babymon's web page at %s needs a token: set its address and token in the "
+                                "integration's options to see the live view", self.announced.url)
+            return None
+        return self.announced.url, {}
+
+
+class LiveCamera(Camera):
+    _attr_has_entity_name = True
+    _attr_translation_key = "live"
+
+    def __init__(self, hub: BabymonHub, web: WebSource, camera: str) -> None:
+        super().__init__()
+        self._hub = hub
+        self._web = web
+        self._camera = camera
+        node = hub.topics.node_id(camera)
+        self._attr_unique_id = f"{node}_live"
+        self._attr_device_info = DeviceInfo(identifiers={(MQTT_DOMAIN, node)})
+        self._daemon_online: bool | None = None
+        self._camera_online: bool | None = None
+
+    @property
+    def available(self) -> bool:
+        return (self._daemon_online is not False and self._camera_online is not False
+                and self._web.target() is not None)
+
+    @property
+    def is_streaming(self) -> bool:
+        return self.available
+
+    async def async_added_to_hass(self) -> None:
+        topics = self._hub.topics
+        for topic, handler in ((topics.camera(self._camera, "available"), self._on_camera_available),
+                               (topics.available, self._on_daemon_available)):
+            self.async_on_remove(await mqtt.async_subscribe(self.hass, topic, handler, qos=1, encoding="utf-8"))
+        self._web.listeners.append(self.async_write_ha_state)
+        self.async_on_remove(lambda: self._web.listeners.remove(self.async_write_ha_state))
+
+    def _url(self, what: str) -> tuple[str, dict[str, str]] | None:
+        target = self._web.target()
+        if target is None:
+            return None
+        base, headers = target
+        return f"{base}/api/cameras/{self._camera}/{what}", headers
+
+    async def async_camera_image(self, width: int | None = None, height: int | None = None) -> bytes | None:
+        found = self._url("snapshot.jpg")
+        if found is None:
+            return None
+        url, headers = found
+        try:
+            async with asyncio.timeout(STILL_TIMEOUT):
+                response = await async_get_clientsession(self.hass).get(url, headers=headers)
+                body = await response.content.read(MAX_STILL_BYTES + 1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            _LOGGER.debug("no live picture from %s: %s", url, exc)
+            return None
+        if response.status != 200 or len(body) > MAX_STILL_BYTES or not body.startswith(JPEG_START):
+            _LOGGER.debug("no live picture from %s: HTTP %s, %d bytes", url, response.status, len(body))
+            return None
+        return body
+
+    async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse | None:
+        found = self._url("stream.mjpeg")
+        if found is None:
+            return None
+        url, headers = found
+        stream = async_get_clientsession(self.hass).get(url, headers=headers)
+        return await async_aiohttp_proxy_web(self.hass, request, stream)
+
+    @callback
+    def _on_camera_available(self, message: mqtt.ReceiveMessage) -> None:
+        if message.payload in ("online", "offline"):
+            self._camera_online = message.payload == "online"
+            self.async_write_ha_state()
+
+    @callback
+    def _on_daemon_available(self, message: mqtt.ReceiveMessage) -> None:
+        if message.payload in ("online", "offline"):
+            self._daemon_online = message.payload == "online"
+            self.async_write_ha_state()
