@@ -4,7 +4,7 @@ The entities come from the daemon's MQTT discovery (one device per camera); this
 same devices. It owns two entities per camera itself: the *Last event snapshot* image (``image.py``), because MQTT's
 image takes the time Home Assistant received the picture as its state (the daemon no longer announces that one,
 so none appears twice), and the *Live view* camera (``camera.py``), from the daemon's HTTP API, which MQTT
-discovery cannot describe.
+discovery cannot describe. The stored evidence is in the Media panel (``media_source.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: BabymonConfigEntry) -> b
     entry.runtime_data = hub
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await hub.async_start()
+    entry.async_on_unload(entry.add_update_listener(_options_changed))
     return True
+
+
+async def _options_changed(hass: HomeAssistant, entry: BabymonConfigEntry) -> None:
+    """A new web address or token: the live cameras say again whether they can show anything."""
+    entry.runtime_data.web.changed()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: BabymonConfigEntry) -> bool:

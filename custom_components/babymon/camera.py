@@ -5,9 +5,8 @@ Owned by the integration, like the snapshot image: MQTT discovery has no camera 
 announces where its HTTP API answers on ``<prefix>/web`` (retained ``{"url", "token"}``); the integration fetches
 ``/api/cameras/<camera>/snapshot.jpg`` and proxies ``/api/cameras/<camera>/stream.mjpeg`` from there.
 
-The token: anyone who may publish on the broker could announce another address, so the token (set in the
-integration's options with the address it belongs to) is sent only to that address. A daemon that needs a token
-whose address and token are not in the options leaves the camera unavailable and says so in the log once.
+Where to ask and with what token is :class:`.web.WebSource`'s business (the token goes only to the address
+the user confirmed).
 """
 
 from __future__ import annotations
@@ -27,9 +26,9 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import BabymonConfigEntry
-from .const import CONF_HTTP_TOKEN, CONF_WEB_URL, MQTT_DOMAIN
+from .const import MQTT_DOMAIN
 from .hub import BabymonHub
-from .protocol import WebAddress, web_address
+from .web import WebSource
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,13 +41,7 @@ JPEG_START = b"\xff\xd8"
 async def async_setup_entry(hass: HomeAssistant, entry: BabymonConfigEntry,
                             async_add_entities: AddConfigEntryEntitiesCallback) -> None:
     hub = entry.runtime_data
-    web = WebSource(hass, entry)
-    entry.async_on_unload(await mqtt.async_subscribe(hass, hub.topics.web, web.on_message, qos=1))
-
-    async def options_changed(hass: HomeAssistant, entry: BabymonConfigEntry) -> None:
-        web.changed()  # a new address or token: the cameras say again whether they can show anything
-
-    entry.async_on_unload(entry.add_update_listener(options_changed))
+    web = hub.web
     added: set[str] = set()
 
     @callback
@@ -60,49 +53,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: BabymonConfigEntry,
 
     add_new_cameras()
     entry.async_on_unload(async_dispatcher_connect(hass, hub.signal_new_camera, add_new_cameras))
-
-
-class WebSource:
-    """The daemon's announced address and the options' address and token: where to ask, and with what."""
-
-    def __init__(self, hass: HomeAssistant, entry: BabymonConfigEntry) -> None:
-        self.hass = hass
-        self.entry = entry
-        self.announced: WebAddress | None = None
-        self.listeners: list = []
-        self._warned = False
-
-    @callback
-    def on_message(self, message: mqtt.ReceiveMessage) -> None:
-        address = web_address(message.payload)
-        if address is None:
-            _LOGGER.debug("ignored %r on %s: not {\"url\": \"http://host:port\", \"token\": bool}",
-                          str(message.payload)[:100], message.topic)
-            return
-        self.announced = address
-        self._warned = False
-        self.changed()
-
-    @callback
-    def changed(self) -> None:
-        for listener in self.listeners:
-            listener()
-
-    def target(self) -> tuple[str, dict[str, str]] | None:
-        """(base URL, headers) to ask, or None when there is no usable address."""
-        options = self.entry.options
-        configured, token = options.get(CONF_WEB_URL), options.get(CONF_HTTP_TOKEN)
-        if configured:
-            return configured.rstrip("/"), ({"Authorization": f"Bearer {token}"} if token else {})
-        if self.announced is None:
-            return None
-        if self.announced.token_required:
-            if not self._warned:
-                self._warned = True
-                _LOGGER.warning("babymon's web page at %s needs a token: set its address and token in the "
-                                "integration's options to see the live view", self.announced.url)
-            return None
-        return self.announced.url, {}
 
 
 class LiveCamera(Camera):

@@ -49,6 +49,7 @@ from .protocol import (
     snooze_active,
     valid_camera_key,
 )
+from .web import WebSource
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class BabymonHub:
     hass: HomeAssistant
     entry: ConfigEntry
     topics: Topics = field(init=False)
+    web: WebSource = field(init=False)  # where the daemon's HTTP API answers (live camera, media source)
     cameras: dict[str, Camera] = field(default_factory=dict)
     daemon_online: bool | None = None
     announced: list[str] = field(default_factory=list)
@@ -76,6 +78,7 @@ class BabymonHub:
 
     def __post_init__(self) -> None:
         self.topics = Topics(self.entry.data[CONF_TOPIC_PREFIX])
+        self.web = WebSource(self.hass, self.entry)
 
     @property
     def signal_new_camera(self) -> str:
@@ -88,6 +91,7 @@ class BabymonHub:
         subscriptions = (
             (self.topics.available, self._on_available),
             (self.topics.registry, self._on_registry),
+            (self.topics.web, self.web.on_message),
             (self.topics.camera_filter("state"), self._on_state),
             (self.topics.camera_filter("events"), self._on_event),
         )
