@@ -19,14 +19,12 @@ from aiohttp import web
 
 from homeassistant.components import mqtt
 from homeassistant.components.camera import Camera
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_aiohttp_proxy_web, async_get_clientsession
-from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import BabymonConfigEntry
-from .const import MQTT_DOMAIN
+from .camera_entity import CameraAvailability, async_add_per_camera
 from .hub import BabymonHub
 from .web import WebSource
 
@@ -41,49 +39,29 @@ JPEG_START = b"\xff\xd8"
 async def async_setup_entry(hass: HomeAssistant, entry: BabymonConfigEntry,
                             async_add_entities: AddConfigEntryEntitiesCallback) -> None:
     hub = entry.runtime_data
-    web = hub.web
-    added: set[str] = set()
-
-    @callback
-    def add_new_cameras() -> None:
-        new = [key for key in hub.cameras if key not in added]
-        added.update(new)
-        if new:
-            async_add_entities(LiveCamera(hub, web, key) for key in new)
-
-    add_new_cameras()
-    entry.async_on_unload(async_dispatcher_connect(hass, hub.signal_new_camera, add_new_cameras))
+    async_add_per_camera(hass, entry, async_add_entities, lambda key: LiveCamera(hub, hub.web, key))
 
 
-class LiveCamera(Camera):
+class LiveCamera(CameraAvailability, Camera):
     _attr_has_entity_name = True
     _attr_translation_key = "live"
 
     def __init__(self, hub: BabymonHub, web: WebSource, camera: str) -> None:
         super().__init__()
-        self._hub = hub
+        self._init_camera(hub, camera, "live")
         self._web = web
-        self._camera = camera
-        node = hub.topics.node_id(camera)
-        self._attr_unique_id = f"{node}_live"
-        self._attr_device_info = DeviceInfo(identifiers={(MQTT_DOMAIN, node)})
-        self._daemon_online: bool | None = None
-        self._camera_online: bool | None = None
 
     @property
     def available(self) -> bool:
-        return (self._daemon_online is not False and self._camera_online is not False
-                and self._web.target() is not None)
+        return self.online and self._web.target() is not None
 
     @property
     def is_streaming(self) -> bool:
         return self.available
 
     async def async_added_to_hass(self) -> None:
-        topics = self._hub.topics
-        for topic, handler in ((topics.camera(self._camera, "available"), self._on_camera_available),
-                               (topics.available, self._on_daemon_available)):
-            self.async_on_remove(await mqtt.async_subscribe(self.hass, topic, handler, qos=1, encoding="utf-8"))
+        for topic, handler, encoding in self.availability_subscriptions():
+            self.async_on_remove(await mqtt.async_subscribe(self.hass, topic, handler, qos=1, encoding=encoding))
         self._web.listeners.append(self.async_write_ha_state)
         self.async_on_remove(lambda: self._web.listeners.remove(self.async_write_ha_state))
 
@@ -118,15 +96,3 @@ class LiveCamera(Camera):
         url, headers = found
         stream = async_get_clientsession(self.hass).get(url, headers=headers)
         return await async_aiohttp_proxy_web(self.hass, request, stream)
-
-    @callback
-    def _on_camera_available(self, message: mqtt.ReceiveMessage) -> None:
-        if message.payload in ("online", "offline"):
-            self._camera_online = message.payload == "online"
-            self.async_write_ha_state()
-
-    @callback
-    def _on_daemon_available(self, message: mqtt.ReceiveMessage) -> None:
-        if message.payload in ("online", "offline"):
-            self._daemon_online = message.payload == "online"
-            self.async_write_ha_state()

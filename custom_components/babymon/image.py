@@ -15,13 +15,11 @@ from datetime import datetime, timedelta
 from homeassistant.components import mqtt
 from homeassistant.components.image import ImageEntity
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from . import BabymonConfigEntry
-from .const import MQTT_DOMAIN
+from .camera_entity import CameraAvailability, async_add_per_camera
 from .hub import BabymonHub
 from .protocol import aware_time
 
@@ -42,47 +40,30 @@ def snapshot_time(payload: object, now: datetime) -> datetime | None:
 async def async_setup_entry(hass: HomeAssistant, entry: BabymonConfigEntry,
                             async_add_entities: AddConfigEntryEntitiesCallback) -> None:
     hub = entry.runtime_data
-    added: set[str] = set()
-
-    @callback
-    def add_new_cameras() -> None:
-        new = [key for key in hub.cameras if key not in added]
-        added.update(new)
-        if new:
-            async_add_entities(SnapshotImage(hass, hub, key) for key in new)
-
-    add_new_cameras()
-    entry.async_on_unload(async_dispatcher_connect(hass, hub.signal_new_camera, add_new_cameras))
+    async_add_per_camera(hass, entry, async_add_entities, lambda key: SnapshotImage(hass, hub, key))
 
 
-class SnapshotImage(ImageEntity):
+class SnapshotImage(CameraAvailability, ImageEntity):
     _attr_has_entity_name = True
     _attr_translation_key = "snapshot"
     _attr_content_type = "image/jpeg"
 
     def __init__(self, hass: HomeAssistant, hub: BabymonHub, camera: str) -> None:
         super().__init__(hass)
-        self._hub = hub
-        self._camera = camera
-        node = hub.topics.node_id(camera)
-        self._attr_unique_id = f"{node}_snapshot"
-        self._attr_device_info = DeviceInfo(identifiers={(MQTT_DOMAIN, node)})
+        self._init_camera(hub, camera, "snapshot")
         self._jpeg: bytes | None = None
         self._taken: datetime | None = None
-        self._daemon_online: bool | None = None
-        self._camera_online: bool | None = None
 
     @property
     def available(self) -> bool:
-        return self._daemon_online is not False and self._camera_online is not False
+        return self.online
 
     async def async_added_to_hass(self) -> None:
         topics = self._hub.topics
         subscriptions = (
             (topics.camera(self._camera, "snapshot"), self._on_snapshot, None),
             (topics.camera(self._camera, "snapshot_time"), self._on_time, "utf-8"),
-            (topics.camera(self._camera, "available"), self._on_camera_available, "utf-8"),
-            (topics.available, self._on_daemon_available, "utf-8"),
+            *self.availability_subscriptions(),
         )
         for topic, handler, encoding in subscriptions:
             self.async_on_remove(await mqtt.async_subscribe(self.hass, topic, handler, qos=1, encoding=encoding))
@@ -112,16 +93,4 @@ class SnapshotImage(ImageEntity):
         self._taken = taken
         if self._jpeg is not None:
             self._attr_image_last_updated = taken
-            self.async_write_ha_state()
-
-    @callback
-    def _on_camera_available(self, message: mqtt.ReceiveMessage) -> None:
-        if message.payload in ("online", "offline"):
-            self._camera_online = message.payload == "online"
-            self.async_write_ha_state()
-
-    @callback
-    def _on_daemon_available(self, message: mqtt.ReceiveMessage) -> None:
-        if message.payload in ("online", "offline"):
-            self._daemon_online = message.payload == "online"
             self.async_write_ha_state()
