@@ -24,7 +24,7 @@ from homeassistant.helpers.aiohttp_client import async_aiohttp_proxy_web, async_
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import BabymonConfigEntry
-from .camera_entity import CameraAvailability, async_add_per_camera
+from .camera_entity import MAX_JPEG_BYTES, CameraAvailability, async_add_per_camera, is_jpeg
 from .hub import BabymonHub
 from .web import WebSource
 
@@ -32,8 +32,6 @@ _LOGGER = logging.getLogger(__name__)
 
 PARALLEL_UPDATES = 0  # nothing is polled: stills are fetched when asked for
 STILL_TIMEOUT = 10.0  # seconds for one still image
-MAX_STILL_BYTES = 8 * 1024 * 1024
-JPEG_START = b"\xff\xd8"
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: BabymonConfigEntry,
@@ -80,11 +78,11 @@ class LiveCamera(CameraAvailability, Camera):
         try:
             async with asyncio.timeout(STILL_TIMEOUT):
                 response = await async_get_clientsession(self.hass).get(url, headers=headers)
-                body = await response.content.read(MAX_STILL_BYTES + 1)
+                body = await response.content.read(MAX_JPEG_BYTES + 1)
         except (aiohttp.ClientError, TimeoutError) as exc:
             _LOGGER.debug("no live picture from %s: %s", url, exc)
             return None
-        if response.status != 200 or len(body) > MAX_STILL_BYTES or not body.startswith(JPEG_START):
+        if response.status != 200 or not is_jpeg(body):
             _LOGGER.debug("no live picture from %s: HTTP %s, %d bytes", url, response.status, len(body))
             return None
         return body

@@ -17,6 +17,14 @@ from . import BabymonConfigEntry
 from .const import MQTT_DOMAIN
 from .hub import BabymonHub
 
+MAX_JPEG_BYTES = 8 * 1024 * 1024  # a snapshot or still from the daemon; anything longer is not shown
+JPEG_START = b"\xff\xd8"
+
+
+def is_jpeg(data: object) -> bool:
+    """Bytes that start as a JPEG and are at most :data:`MAX_JPEG_BYTES` long."""
+    return isinstance(data, bytes) and len(data) <= MAX_JPEG_BYTES and data.startswith(JPEG_START)
+
 
 def async_add_per_camera(hass: HomeAssistant, entry: BabymonConfigEntry,
                          async_add_entities: AddConfigEntryEntitiesCallback,

@@ -19,15 +19,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from . import BabymonConfigEntry
-from .camera_entity import CameraAvailability, async_add_per_camera
+from .camera_entity import MAX_JPEG_BYTES, CameraAvailability, async_add_per_camera, is_jpeg
 from .hub import BabymonHub
 from .protocol import aware_time
 
 _LOGGER = logging.getLogger(__name__)
 
 PARALLEL_UPDATES = 0  # pushed over MQTT, nothing is polled
-MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024
-JPEG_START = b"\xff\xd8"
 MAX_FUTURE = timedelta(minutes=5)  # clocks differ a little; a snapshot from the future beyond this is not believed
 
 
@@ -74,9 +72,9 @@ class SnapshotImage(CameraAvailability, ImageEntity):
     @callback
     def _on_snapshot(self, message: mqtt.ReceiveMessage) -> None:
         payload = message.payload
-        if not isinstance(payload, bytes) or len(payload) > MAX_SNAPSHOT_BYTES or not payload.startswith(JPEG_START):
+        if not is_jpeg(payload):
             _LOGGER.debug("ignored a snapshot on %s that is not a JPEG of at most %d bytes", message.topic,
-                          MAX_SNAPSHOT_BYTES)
+                          MAX_JPEG_BYTES)
             return
         self._jpeg = payload
         self._cached_image = None
