@@ -37,7 +37,8 @@ from babymon.http.metrics import EventCounter, render_metrics
 log = logging.getLogger(__name__)
 
 # the only files served besides the pages
-STATIC = {"app.js": "text/javascript", "label.js": "text/javascript", "style.css": "text/css"}
+STATIC = {"common.js": "text/javascript", "app.js": "text/javascript", "label.js": "text/javascript",
+          "style.css": "text/css"}
 MJPEG_BOUNDARY = "babymonframe"
 MJPEG_CHECK = 0.5  # seconds a stream waits for a frame before it looks whether its client is still there
 MAX_STREAMS = 16  # concurrent MJPEG clients (each costs a little CPU)

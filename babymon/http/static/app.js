@@ -1,7 +1,6 @@
 // babymon live view: cameras (MJPEG), a timeline of the night drawn from stored events, recent events.
 "use strict";
 const HOURS = 12;
-const TOKEN = new URLSearchParams(location.search).get("token");
 const ALERT_STARTS = new Set(["face_covered_started", "prone_started", "standing_started", "cry_started"]);
 const WRONG_NOTES = new Map();  // event id → what "wrong" answered (the events table is redrawn every 5 s)
 const LANES = [  // [label, started event, cleared event, colour]
@@ -13,29 +12,10 @@ const LANES = [  // [label, started event, cleared event, colour]
   ["unavailable", "monitor_unavailable_started", "monitor_unavailable_cleared", "#757575"],
 ];
 
-function url(path) {
-  if (!TOKEN) return path;
-  return path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(TOKEN);
-}
-
 async function getJson(path) {
   const response = await fetch(url(path), { cache: "no-store" });
   if (!response.ok && response.status !== 503) throw new Error(path + ": HTTP " + response.status);
   return response.json();
-}
-
-async function postJson(path) {
-  const response = await fetch(url(path), { method: "POST", cache: "no-store" });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error || path + ": HTTP " + response.status);
-  return body;
-}
-
-function el(tag, attrs = {}, text = "") {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text) node.textContent = text;
-  return node;
 }
 
 function svgEl(tag, attrs = {}, text = "") {
@@ -81,7 +61,7 @@ async function markWrong(path, note, eventId) {
   note.textContent = "keeping…";
   if (eventId) WRONG_NOTES.set(eventId, "!keeping…");
   try {
-    await postJson(path);
+    await requestJson(path, { method: "POST" });
     keptNote(note, "kept for labelling");
     if (eventId) WRONG_NOTES.set(eventId, "kept for labelling");
   } catch (err) {

@@ -1,7 +1,5 @@
 // babymon: label the frames kept in a camera's nursery folder (what the baby is really doing in each).
 "use strict";
-const PARAMS = new URLSearchParams(location.search);
-const TOKEN = PARAMS.get("token");
 const POSTURES = [  // [label, shown as, key]
   ["supine", "supine", "1"], ["prone", "prone", "2"], ["side", "side", "3"],
   ["sitting", "sitting", "4"], ["standing", "standing", "5"], ["no_baby", "no baby", "6"],
@@ -10,25 +8,6 @@ const FACES = [["clear", "clear", "q"], ["pacifier", "pacifier", "w"], ["covered
                ["face_not_visible", "face not visible", "r"]];
 const FIELDS = { posture: POSTURES, face_state: FACES };
 const page = { camera: null, frames: [], shown: [], index: 0 };
-
-function url(path) {
-  if (!TOKEN) return path;
-  return path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(TOKEN);
-}
-
-async function request(path, options = {}) {
-  const response = await fetch(url(path), { cache: "no-store", ...options });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error || path + ": HTTP " + response.status);
-  return body;
-}
-
-function el(tag, attrs = {}, text = "") {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text) node.textContent = text;
-  return node;
-}
 
 function shown(field, value) {
   const entry = FIELDS[field].find(([label]) => label === value);
@@ -157,7 +136,7 @@ async function setLabel(field, label) {
   if (!frame) return;
   const value = frame.label[field] === label ? "" : label;  // choosing it again clears it
   try {
-    const body = await request(`/api/nursery/${page.camera}/labels/${frame.name}`, {
+    const body = await requestJson(`/api/nursery/${page.camera}/labels/${frame.name}`, {
       method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ [field]: value }) });
     frame.label = body.label;
     message(value ? `saved: ${yours(frame.label)}` : `cleared the ${field === "posture" ? "posture" : "face"}`);
@@ -169,7 +148,7 @@ async function setLabel(field, label) {
 }
 
 async function load() {
-  const listing = await request(`/api/nursery/${page.camera}/frames`);
+  const listing = await requestJson(`/api/nursery/${page.camera}/frames`);
   document.getElementById("folder").textContent = listing.folder;
   page.frames = listing.frames;
   const onlyUnlabelled = document.getElementById("unlabelled-only").checked;
@@ -197,7 +176,7 @@ function onKey(event) {
 async function main() {
   document.getElementById("live-link").href = url("./");
   makeButtons();
-  const { cameras } = await request("/api/cameras");
+  const { cameras } = await requestJson("/api/cameras");
   const picker = document.getElementById("camera");
   for (const cam of cameras) picker.append(el("option", { value: cam.camera }, cam.name));
   const wanted = PARAMS.get("camera");
