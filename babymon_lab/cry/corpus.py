@@ -103,6 +103,11 @@ def _cry_window_mask(clean: np.ndarray) -> np.ndarray:
     return levels >= levels.max() - 15.0
 
 
+def clips_key(clips) -> str:
+    """8 hex digits naming the clip list and its split (part of every cache file's name: new data, new cache)."""
+    return hashlib.sha256("\n".join(f"{c.path}:{c.split}" for c in clips).encode()).hexdigest()[:8]
+
+
 def compute_features(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_root: Path | None = None,
                      with_yamnet: bool = True) -> dict[str, np.ndarray]:
     """Per-window features of one split, cached: log-mel, YAMNet cry score and embedding, labels, variants."""
@@ -112,7 +117,7 @@ def compute_features(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, aud
     clips = list_clips(audio_root)
     if not clips:
         raise FileNotFoundError(f"no labelled clips under {audio_root}")
-    data_key = hashlib.sha256("\n".join(f"{c.path}:{c.split}" for c in clips).encode()).hexdigest()[:8]
+    data_key = clips_key(clips)
     stem = f"features_v{CORPUS_VERSION}_{data_key}_{split}_seed{seed}"
     path = cache / f"{stem}.npz"
     if path.exists():
@@ -170,7 +175,7 @@ def compute_yamnet_scores(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE
 
     audio_root = audio_root or default_audio_root()
     clips = list_clips(audio_root)
-    data_key = hashlib.sha256("\n".join(f"{c.path}:{c.split}" for c in clips).encode()).hexdigest()[:8]
+    data_key = clips_key(clips)
     path = cache / f"yamnet_scores_v{CORPUS_VERSION}_{data_key}_{split}_seed{seed}.npz"
     if path.exists():
         return np.load(path)["scores"]
@@ -198,7 +203,7 @@ def compute_synthetic(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, au
 
     audio_root = audio_root or default_audio_root()
     clips = list_clips(audio_root)
-    data_key = hashlib.sha256("\n".join(f"{c.path}:{c.split}" for c in clips).encode()).hexdigest()[:8]
+    data_key = clips_key(clips)
     path = cache / f"synthetic_v2_{data_key}_{split}_seed{seed}_{per_kind}.npz"
     if path.exists():
         return dict(np.load(path, allow_pickle=False))
@@ -223,7 +228,7 @@ def compute_living_room(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, 
 
     audio_root = audio_root or default_audio_root()
     clips = list_clips(audio_root)
-    data_key = hashlib.sha256("\n".join(f"{c.path}:{c.split}" for c in clips).encode()).hexdigest()[:8]
+    data_key = clips_key(clips)
     path = cache / f"living_room_v1_{data_key}_{split}_seed{seed}_{per_kind}.npz"
     if path.exists():
         return dict(np.load(path, allow_pickle=False))
