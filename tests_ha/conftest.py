@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,18 @@ async def loaded_entry(hass: HomeAssistant, mqtt_mock, payloads) -> MockConfigEn
     await replay_retained(hass, payloads)
     await hass.async_block_till_done()
     return entry
+
+
+@asynccontextmanager
+async def loopback_server(app) -> AsyncIterator[str]:
+    """``app`` (an aiohttp web.Application standing in for the daemon's HTTP API) served on 127.0.0.1 → its URL."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    finally:
+        await runner.cleanup()

@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 
-from .conftest import CAMERA
+from .conftest import CAMERA, loopback_server
 
 JPEG = b"\xff\xd8\xff\xe0" + b"live picture" * 50 + b"\xff\xd9"
 TOKEN = "a-token-of-twenty-chars"
@@ -56,14 +56,8 @@ async def daemon_api(socket_enabled):
     app = web.Application()
     app.router.add_get(f"/api/cameras/{CAMERA}/snapshot.jpg", api.snapshot)
     app.router.add_get(f"/api/cameras/{CAMERA}/stream.mjpeg", api.stream)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    api.url = f"http://127.0.0.1:{port}"
-    yield api
-    await runner.cleanup()
+    async with loopback_server(app) as api.url:
+        yield api
 
 
 def live_entity_id(hass: HomeAssistant) -> str:

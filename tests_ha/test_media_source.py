@@ -19,7 +19,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
-from .conftest import CAMERA
+from .conftest import CAMERA, loopback_server
 
 JPEG = b"\xff\xd8\xff\xe0" + b"alert picture" * 40 + b"\xff\xd9"
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"clip" * 100
@@ -67,13 +67,8 @@ async def evidence_api(socket_enabled):
     app = web.Application()
     app.router.add_get("/api/events", api.list_events)
     app.router.add_get("/api/events/{event_id}/{file}", api.file)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    api.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-    yield api
-    await runner.cleanup()
+    async with loopback_server(app) as api.url:
+        yield api
 
 
 @pytest.fixture
