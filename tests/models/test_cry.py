@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -25,18 +24,8 @@ NOT_CRY_CLIPS = ["audio/speech_fsdd/theo/0_theo_10.ogg", "audio/esc10/dog_bark/4
 LAUGHTER = "audio/recorded_segments/baby_laugh/laugh_2.m4a_10.ogg"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _model_mirror():
-    """YAMNet comes from ../shared/models (as in CI) unless the environment already points elsewhere."""
-    with pytest.MonkeyPatch.context() as patch:
-        mirror = ROOT.parent / "shared" / "models"
-        if mirror.is_dir() and not os.environ.get("BABYMON_MODEL_MIRROR"):
-            patch.setenv("BABYMON_MODEL_MIRROR", str(mirror))
-        yield
-
-
 @pytest.fixture(scope="module")
-def model(_model_mirror):
+def model():  # YAMNet from ../shared/models: tests/conftest.py sets BABYMON_MODEL_MIRROR
     from babymon.cry.model import CryModel
 
     return CryModel()

@@ -4,7 +4,6 @@ settings, and the model kind on real clips."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 
 from babymon.cry.fusion import CLASS_GROUPS, Fusion, feature_matrix, fit_logistic, group_scores
 from babymon_lab.cry.fusion_fit import FusionData, _fit, expected_sign
-from tests.conftest import ROOT, shared_file
+from tests.conftest import shared_file
 
 
 def _scores(n: int, **groups: float) -> np.ndarray:
@@ -99,11 +98,7 @@ def test_synthetic_unseen_classes_come_alone_as_negatives_and_under_cries_as_pos
 def fusion_model():
     from babymon.cry.model import CryModel
 
-    with pytest.MonkeyPatch.context() as patch:
-        mirror = ROOT.parent / "shared" / "models"
-        if mirror.is_dir() and not os.environ.get("BABYMON_MODEL_MIRROR"):
-            patch.setenv("BABYMON_MODEL_MIRROR", str(mirror))
-        yield CryModel("logmel_cnn_yamnet_fusion")
+    return CryModel("logmel_cnn_yamnet_fusion")  # the model mirror: tests/conftest.py points BABYMON_MODEL_MIRROR at ../shared/models
 
 
 @pytest.mark.parametrize("relative, crying", [

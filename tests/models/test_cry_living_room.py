@@ -25,11 +25,7 @@ THEO = "audio/speech_fsdd/theo"
 def model():
     from babymon.cry.model import CryModel
 
-    with pytest.MonkeyPatch.context() as patch:
-        mirror = ROOT.parent / "shared" / "models"
-        if mirror.is_dir() and not os.environ.get("BABYMON_MODEL_MIRROR"):
-            patch.setenv("BABYMON_MODEL_MIRROR", str(mirror))
-        yield CryModel()
+    return CryModel()  # the model mirror: tests/conftest.py points BABYMON_MODEL_MIRROR at ../shared/models
 
 
 def _score(model, samples: np.ndarray) -> float:
