@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from babymon_lab.synthetic_clip import make_clip
+from babymon_lab.synthetic_clip import make_clip, read_photo
 
 TARGET_CPU_PERCENT = 25.0  # of one core, all cameras together, outside the models
 TARGET_CPU_PERCENT_PER_CAMERA = 15.0  # of one core, with the models (vision and cry)
@@ -214,14 +214,13 @@ def run_benchmark(args) -> int:
         if args.clip:
             clip = Path(args.clip)
         elif args.still:
-            import cv2
-
-            photo = cv2.imread(args.still, cv2.IMREAD_COLOR)
-            if photo is None:
-                raise SystemExit(f"babymon bench: --still {args.still}: not a readable image")
+            try:
+                photo = read_photo(args.still)
+            except ValueError as exc:
+                raise SystemExit(f"babymon bench: --still {exc}") from None
             print(f"making a 30 s 640x480 {args.source_fps} fps clip of a fixed camera on {args.still} ...",
                   file=sys.stderr)
-            clip = make_clip(workdir / "clip.mp4", fps=args.source_fps, still=photo[:, :, ::-1].copy())
+            clip = make_clip(workdir / "clip.mp4", fps=args.source_fps, still=photo)
         else:
             print(f"making a 30 s 640x480 {args.source_fps} fps H.264+AAC clip ...", file=sys.stderr)
             clip = make_clip(workdir / "clip.mp4", fps=args.source_fps)

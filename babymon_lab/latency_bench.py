@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from babymon_lab.bench import MqttListener, _start_mosquitto, stop_daemon
-from babymon_lab.synthetic_clip import make_clip
+from babymon_lab.synthetic_clip import make_clip, read_photo
 
 CRIB_CAM = Path(__file__).resolve().parents[2] / "shared" / "data" / "vision" / "crib_cam" / "images"
 DEFAULT_SUPINE = CRIB_CAM / "baby19_jpg.rf.e524fc692edaf0cc9d7a629d6c02d816.jpg"
@@ -138,13 +138,10 @@ def stream_cut(args, workdir: Path, supine: Path) -> dict:
 
 
 def _rgb(photo: Path):
-    import cv2
-    import numpy as np
-
-    image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
-    if image is None:
-        raise SystemExit(f"babymon bench-latency: cannot read {photo}")
-    return np.ascontiguousarray(cv2.resize(image, (640, 480), interpolation=cv2.INTER_AREA)[:, :, ::-1])
+    try:
+        return read_photo(photo)
+    except ValueError as exc:
+        raise SystemExit(f"babymon bench-latency: {exc}") from None
 
 
 def summary(found: list[float]) -> dict:

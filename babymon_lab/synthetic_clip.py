@@ -9,6 +9,16 @@ import av
 import numpy as np
 
 
+def read_photo(path: Path | str) -> np.ndarray:
+    """A photo as RGB for :func:`make_clip`'s ``still``; ValueError naming the file when it cannot be read."""
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path}: not a readable image")
+    return np.ascontiguousarray(image[:, :, ::-1])
+
+
 def still_scene(photo: np.ndarray, width: int, height: int, seed: int = 0):
     """Frames of a fixed camera on ``photo`` (RGB): sensor noise on every frame and, every 4 s, a patch of the
     picture (a hand, a foot) moved by a few pixels for a second, as a sleeping baby moves."""
