@@ -130,8 +130,10 @@ class FaceStateClassifier:
     """``predict(image, face, head_box)`` → probabilities over :data:`FACE_CLASSES`. Not thread-safe (the
     embedder's interpreter): one per camera thread."""
 
-    def __init__(self, model_dir: Path | None = None, embedder=None, threads: int = 1):
-        self.head = FaceStateHead.load(Path(model_dir or default_model_dir()) / HEAD_FILE)
+    def __init__(self, model_dir: Path | None = None, embedder=None, threads: int = 1,
+                 head: FaceStateHead | None = None):
+        """The head from ``model_dir`` (default: the shipped one), or ``head`` already loaded."""
+        self.head = head or FaceStateHead.load(Path(model_dir or default_model_dir()) / HEAD_FILE)
         if embedder is None:
             from babymon.vision.embedding import ImageEmbedder
 

@@ -90,9 +90,10 @@ class VisionPipeline:
 
     def __init__(self, locator: Locator | None = None, face_detector: FaceDetector | None = None,
                  face_state: FaceStateModel | None = None, posture: PostureModel | None = None,
-                 region: Region | None = None, models: Path | None = None):
+                 region: Region | None = None, models: Path | None = None, use_finder: bool = True):
         """``models``: a heads folder (``vision.models``, see :mod:`babymon.nursery.heads`) for the components
-        built here; None = the shipped heads."""
+        built here, loaded once; None = the shipped heads. ``use_finder``: the baby finder in the locator built
+        here (off: the path before it, to compare)."""
         heads = None
         if models is not None and (locator is None or face_state is None or posture is None):
             from babymon.nursery.heads import load_heads
@@ -101,7 +102,7 @@ class VisionPipeline:
         if locator is None:
             from babymon.vision.pose import BabyLocator
 
-            locator = BabyLocator(presence=None if heads is None else heads.presence)
+            locator = BabyLocator(presence=None if heads is None else heads.presence, use_finder=use_finder)
         if face_detector is None:
             from babymon.vision.face import YuNetDetector
 
@@ -109,11 +110,12 @@ class VisionPipeline:
         if face_state is None:
             from babymon.vision.face_state import FaceStateClassifier
 
-            face_state = FaceStateClassifier(model_dir=models)
+            face_state = FaceStateClassifier(head=None if heads is None else heads.face_state)
         if posture is None:
             from babymon.vision.posture import PostureClassifier
 
-            posture = PostureClassifier(model_dir=models)
+            posture = (PostureClassifier() if heads is None
+                       else PostureClassifier(model=heads.posture, side=heads.side))
         self.locator = locator
         self.face_detector = face_detector
         self.face_state = face_state

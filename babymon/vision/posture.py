@@ -172,10 +172,12 @@ class PostureClassifier:
     One embedding per call at most (none when the locator hands over its embedding or the model is
     keypoints-only)."""
 
-    def __init__(self, model_dir: Path | None = None, embedder=None):
+    def __init__(self, model_dir: Path | None = None, embedder=None, model: PostureModel | None = None,
+                 side: SideModel | None = None):
+        """The heads from ``model_dir`` (default: the shipped ones), or ``model`` and ``side`` already loaded."""
         folder = model_dir or DEFAULT_MODEL_DIR
-        self.model = PostureModel.load(folder / "posture.npz")
-        self.side = SideModel.load(folder / "side.json")
+        self.model = model or PostureModel.load(folder / "posture.npz")
+        self.side = side or SideModel.load(folder / "side.json")
         self.needs_embedding = bool({"image", "concat", "concat_face"} & set(self.model.heads))
         self._embedder = embedder  # made on first use: the locator usually hands over its embedding
 

@@ -44,13 +44,8 @@ def evaluate(task: str, manifest: Path, face_detector: str = "yunet", progress: 
     if not rows:
         raise ManifestError(f"manifest {manifest} has no rows")
     prepare(face_detector)
-    from babymon.vision.pose import BabyLocator
-
-    from babymon.nursery.heads import load_heads
-
-    heads = load_heads(models)  # the shipped heads, or a refitted folder (checked: a broken one is refused by name)
-    pipeline = VisionPipeline(locator=BabyLocator(use_finder=finder, presence=heads.presence), models=models,
-                              face_detector=build_face_detector(face_detector))
+    # the shipped heads, or a refitted folder (loaded once; a broken one is refused by name)
+    pipeline = VisionPipeline(face_detector=build_face_detector(face_detector), models=models, use_finder=finder)
     truth, predicted, elapsed, failures = [], [], 0.0, []
     for row in tqdm(rows, desc=f"eval {task}", unit="image", disable=not progress):
         image = cv2.imread(str(row.path), cv2.IMREAD_COLOR)
