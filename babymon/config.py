@@ -83,6 +83,9 @@ class MqttConfig(_Strict):
     topic_prefix: str = "babymon"
     discovery: bool = True
     discovery_prefix: str = "homeassistant"
+    discovery_schema: Literal["device", "entity"] = Field(
+        "device", description="device: one discovery message per camera (Home Assistant 2024.11 and newer); "
+        "entity: one per entity (older Home Assistant). Changing it moves the entities, ids and settings kept")
     event_queue_size: int = Field(1000, ge=1, le=100_000, description="events kept while the broker is away")
     reconnect_initial: Seconds = 1.0
     reconnect_max: Seconds = 60.0

@@ -8,7 +8,9 @@ camera outage) and finally stops it (``offline``). Every message is written to
 * ``retained``: the last retained payload of every topic just before the daemon stopped (discovery
   configs, per-field states, the state JSON, the ``_announced`` registry, the snapshot as base64);
 * ``events``: every ``<prefix>/<camera>/events`` payload, in order;
-* ``offline``: what ``<prefix>/available`` said when the daemon stopped.
+* ``offline``: what ``<prefix>/available`` said when the daemon stopped;
+* ``migrations``: every ``homeassistant/`` message, in order, of two more starts that switch
+  ``mqtt.discovery_schema`` (the capture runs with the default, ``device``): ``to_entity``, then ``to_device``.
 
 Run with the project venv: ``.venv/bin/python scripts/capture_payloads.py`` (about a minute).
 Needs mosquitto and the GStreamer RTSP server (see tests/support/services.py).
@@ -164,6 +166,23 @@ def capture(out: Path) -> dict:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(15)
         offline = watcher.wait_text("babymon/available", "offline", timeout=10, after=stopped)
+        log.close()
+        migrations = {}
+        for schema in ("entity", "device"):
+            config = _daemon_config(broker.host, broker.port, camera.url)
+            config["mqtt"]["discovery_schema"] = schema
+            config_path.write_text(yaml.safe_dump(config))
+            log = (work / f"babymon-{schema}.log").open("wb")
+            start = time.time()
+            daemon = subprocess.Popen([sys.executable, "-m", "babymon", "run", "-c", str(config_path)],
+                                      stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+            watcher.wait_for("babymon/_announced", timeout=30, after=start)  # written once the announcement is over
+            migrations[f"to_{schema}"] = [_payload(m.topic, m.payload) | {"topic": m.topic}
+                                          for m in watcher.messages if m.at >= start and m.topic.startswith("homeassistant/")]
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(15)
+            log.close()
+            print(f"  moved to the {schema} discovery schema: {len(migrations[f'to_{schema}'])} messages", flush=True)
     finally:
         if daemon.poll() is None:
             daemon.kill()
@@ -179,6 +198,7 @@ def capture(out: Path) -> dict:
         "retained": dict(sorted(retained.items())),
         "events": events,
         "offline": {"topic": offline.topic, "text": offline.text},
+        "migrations": migrations,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")

@@ -66,6 +66,26 @@ async def replay_retained(hass: HomeAssistant, payloads: dict[str, Any], *, only
         await hass.async_block_till_done()
 
 
+def entity_configs(messages: dict[str, str]) -> dict[str, dict]:
+    """Discovery topic → config, either schema → ``platform/key`` → that entity's own discovery options."""
+    configs: dict[str, dict] = {}
+    for topic, text in messages.items():
+        if not topic.startswith("homeassistant/") or not text:
+            continue
+        config = json.loads(text)
+        if topic.split("/")[1] == "device":
+            for key, component in config["components"].items():
+                configs[f"{component['platform']}/{key}"] = {k: v for k, v in component.items() if k != "platform"}
+        elif "migrate_discovery" not in config:
+            configs[f"{topic.split('/')[1]}/{topic.split('/')[3]}"] = config
+    return configs
+
+
+def retained_configs(payloads: dict[str, Any]) -> dict[str, dict]:
+    """The entities the daemon's retained discovery describes (``platform/key`` → options)."""
+    return entity_configs({t: r.get("text", "") for t, r in payloads["retained"].items()})
+
+
 def daemon_events(payloads: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for record in payloads["events"]:
         yield record["topic"], record["text"]

@@ -5,12 +5,11 @@ and the tests could not see it."""
 
 from __future__ import annotations
 
-import json
 import re
 
 from custom_components.babymon.protocol import Topics
 
-from .conftest import daemon_events
+from .conftest import daemon_events, entity_configs, retained_configs
 
 # config keys that name a topic Home Assistant reads from, and those it publishes to
 READ_KEYS = ("state_topic", "image_topic", "json_attributes_topic", "url_topic", "availability_topic")
@@ -18,8 +17,11 @@ WRITE_KEYS = ("command_topic",)
 
 
 def _configs(payloads) -> dict[str, dict]:
-    return {t: json.loads(r["text"]) for t, r in payloads["retained"].items()
-            if t.startswith("homeassistant/") and r["text"]}
+    """Every entity config the daemon announced, in the device schema (retained) and the entity schema (recorded
+    while it moved to it)."""
+    moved = {m["topic"]: m.get("text", "") for m in payloads["migrations"]["to_entity"]}
+    return {**{f"device:{k}": c for k, c in retained_configs(payloads).items()},
+            **{f"entity:{k}": c for k, c in entity_configs(moved).items()}}
 
 
 def _read_topics(config: dict) -> list[str]:
@@ -33,7 +35,7 @@ def test_every_announced_topic_is_published_by_the_daemon(payloads) -> None:
     published |= {topic for topic, _ in daemon_events(payloads)}
     published.add(payloads["offline"]["topic"])
     configs = _configs(payloads)
-    assert len(configs) >= 20
+    assert len(configs) >= 40
     unpublished = {(t, topic) for t, c in configs.items() for topic in _read_topics(c) if topic not in published}
     assert not unpublished, f"announced but never published: {sorted(unpublished)}"
 

@@ -94,6 +94,10 @@ async def test_alert_notification_carries_the_snapshot(hass: HomeAssistant, load
     assert phone[0].data["message"] == "Face covered"
     assert phone[0].data["title"] == "babymon: Nursery"
     assert phone[0].data["data"]["image"] == f"/api/image_proxy/{snapshot}"
+    # a tap opens the night's snapshots and clips in the Media panel (iOS reads url, Android clickAction)
+    link = phone[0].data["data"]["url"]
+    assert link == phone[0].data["data"]["clickAction"]
+    assert link.startswith("/media-browser/browser/app%2Cmedia-source%3A%2F%2Fbabymon/")
 
 
 def test_blueprints_are_plain_yaml_for_import() -> None:

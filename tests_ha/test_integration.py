@@ -18,14 +18,9 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
-from .conftest import CAMERA, replay_events, replay_retained
+from .conftest import CAMERA, replay_events, replay_retained, retained_configs
 
 FIRED = "babymon_test_trigger_fired"
-
-
-def discovery_configs(payloads) -> dict[str, dict]:
-    return {t: json.loads(r["text"]) for t, r in payloads["retained"].items()
-            if t.startswith("homeassistant/") and r["text"]}
 
 
 def camera_device(hass: HomeAssistant) -> dr.DeviceEntry:
@@ -53,7 +48,7 @@ async def test_entities_come_from_discovery_once_on_one_device(hass: HomeAssista
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), loaded_entry.entry_id)
     assert [d.id for d in devices] == [device.id]
     entities = er.async_entries_for_device(er.async_get(hass), device.id)
-    configs = discovery_configs(payloads)
+    configs = retained_configs(payloads)
     discovered = [e for e in entities if e.platform == "mqtt"]
     assert len(discovered) == len(configs) == 21
     # the integration's own: the snapshot image, whose state is the time the daemon took the picture, and the live

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 from aiohttp import web
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
 from custom_components.babymon.const import CONF_HTTP_TOKEN, CONF_WEB_URL
-from custom_components.babymon.media_source import night_of
+from custom_components.babymon.protocol import night_of
 from homeassistant.components import media_source
 from homeassistant.components.media_player import BrowseError
 from homeassistant.core import HomeAssistant
@@ -107,6 +108,28 @@ async def test_browse_camera_nights_and_alerts_then_play_the_snapshot(hass: Home
     clip = await media_source.async_resolve_media(hass, f"media-source://babymon/{night.children[1].identifier}", None)
     response = await client.get(clip.url)
     assert clip.mime_type == "video/mp4" and await response.read() == MP4
+
+
+async def test_an_alert_links_to_its_night_in_the_media_panel(hass: HomeAssistant, media, evidence_api,
+                                                              payloads) -> None:
+    """``evidence_url`` on ``babymon_alert`` (the notification blueprint's tap target) opens the Media panel at the
+    camera's night of that alert: each level of its trail is a folder the media source browses, and the last one
+    lists the alert's snapshot and clip."""
+    alerts = []
+    hass.bus.async_listen("babymon_alert", lambda e: alerts.append(e.data))
+    recorded = next(json.loads(r["text"]) for r in payloads["events"] if '"face_covered_started"' in r["text"])
+    alert = recorded | {"id": "ab" * 16, "time": evidence_api.events[0]["time"]}
+    async_fire_mqtt_message(hass, f"babymon/{CAMERA}/events", json.dumps(alert), qos=1)
+    await hass.async_block_till_done()
+    [data] = alerts
+    head = "/media-browser/browser/"
+    assert data["evidence_url"].startswith(head)
+    trail = [unquote(segment).split(",", 1) for segment in data["evidence_url"][len(head):].split("/")]
+    assert [kind for kind, _ in trail] == ["app", "", ""]
+    for _, content_id in trail:
+        folder = await media_source.async_browse_media(hass, content_id)
+    assert [c.title for c in folder.children][:2] == ["03:10:00 face covered started (snapshot)",
+                                                      "03:10:00 face covered started (clip)"]
 
 
 async def test_the_evidence_view_needs_home_assistant_login(hass: HomeAssistant, hass_client_no_auth, media,

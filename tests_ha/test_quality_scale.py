@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -32,3 +33,5 @@ def test_every_bronze_and_silver_rule_has_a_state_and_a_reason_when_not_done() -
 def test_the_claims_that_code_can_check() -> None:
     assert image.PARALLEL_UPDATES == 0
     assert (COMPONENT / "brand").is_dir()
+    manifest = json.loads((COMPONENT / "manifest.json").read_text())
+    assert manifest["codeowners"] and all(owner.startswith("@") for owner in manifest["codeowners"])

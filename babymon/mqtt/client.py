@@ -31,7 +31,7 @@ import aiomqtt
 from babymon.backoff import Backoff
 from babymon.config import CAMERA_KEY, MqttConfig
 from babymon.mqtt.commands import parse_enabled, parse_snooze
-from babymon.mqtt.discovery import discovery_messages
+from babymon.mqtt.discovery import MIGRATE, SCHEMAS, announce_messages, discovery_messages
 from babymon.mqtt.payloads import FIELDS, field_payloads
 from babymon.mqtt.topics import Topics
 from babymon.state import iso_time
@@ -303,22 +303,29 @@ class MqttPublisher:
 
     # ------------------------------------------------------------------------------------ discovery
 
-    def _camera_topics(self, camera: str) -> dict[str, str]:
-        return discovery_messages(self.topics, camera, self.cameras[camera], self.snooze_seconds.get(camera, 1800))
-
     async def _announce(self, client: aiomqtt.Client, *, clean_up: bool) -> None:
+        """Announce every camera to Home Assistant. With ``clean_up`` (once per connection), first read what was
+        announced last time: a camera announced in the other discovery schema is moved (see
+        :func:`announce_messages`), and a camera no longer configured has its entities and states removed."""
+        previous: dict[str, list[str]] = {}
+        if clean_up:
+            try:
+                previous = await asyncio.wait_for(asyncio.shield(self._registry), REGISTRY_WAIT) if self._registry else {}
+            except TimeoutError:
+                previous = {}
+        schema = self.config.discovery_schema
         announced: dict[str, list[str]] = {}
-        for camera in self.cameras:
-            messages = self._camera_topics(camera)
-            for topic, payload in messages.items():
-                await client.publish(topic, payload, qos=1, retain=True)
-            announced[camera] = [*messages, *self._state_topics(camera)]
+        for camera, name in self.cameras.items():
+            messages = announce_messages(self.topics, camera, name, self.snooze_seconds.get(camera, 1800), schema,
+                                         previous.get(camera, ()))
+            if any(payload == MIGRATE for _, payload, _ in messages):
+                log.warning("MQTT: moving camera '%s' to Home Assistant's %s discovery schema (mqtt.discovery_schema)",
+                            camera, schema)
+            for topic, payload, retain in messages:
+                await client.publish(topic, payload, qos=1, retain=retain)
+            announced[camera] = [*discovery_messages(self.topics, camera, name, 60, schema), *self._state_topics(camera)]
         if not clean_up:
             return
-        try:
-            previous = await asyncio.wait_for(asyncio.shield(self._registry), REGISTRY_WAIT) if self._registry else {}
-        except TimeoutError:
-            previous = {}
         for camera, old_topics in previous.items():
             if camera in self.cameras:
                 continue
@@ -338,7 +345,8 @@ class MqttPublisher:
 
     def _own_topics(self, camera: str) -> list[str]:
         """Every retained topic this daemon publishes for ``camera``."""
-        return [*discovery_messages(self.topics, camera, camera, 60), *self._state_topics(camera)]
+        configs = [t for schema in SCHEMAS for t in discovery_messages(self.topics, camera, camera, 60, schema)]
+        return [*dict.fromkeys(configs), *self._state_topics(camera)]
 
 
 def parse_registry(payload: bytes) -> dict[str, list[str]]:

@@ -50,4 +50,9 @@ class Topics:
         return f"{self.prefix.replace('/', '_')}_{camera}"
 
     def discovery(self, component: str, camera: str, key: str) -> str:
+        """One entity's discovery config (the ``entity`` discovery schema)."""
         return f"{self.discovery_prefix}/{component}/{self.node_id(camera)}/{key}/config"
+
+    def device_discovery(self, camera: str) -> str:
+        """One camera's discovery config with all its entities (the ``device`` discovery schema)."""
+        return f"{self.discovery_prefix}/device/{self.node_id(camera)}/config"

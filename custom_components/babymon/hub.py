@@ -45,6 +45,8 @@ from .protocol import (
     announced_cameras,
     event_fields,
     event_type,
+    media_browser_path,
+    night_of,
     parse_json_object,
     snooze_active,
     valid_camera_key,
@@ -272,7 +274,14 @@ class BabymonHub:
             return
         if condition in UNSNOOZABLE_CONDITIONS or not self._snoozed(camera):
             # the condition alerted on follows from the type, whatever the payload's "condition" said
-            self.hass.bus.async_fire(EVENT_BABYMON_ALERT, data | {"condition": condition})
+            self.hass.bus.async_fire(EVENT_BABYMON_ALERT, data | {"condition": condition,
+                                                                   "evidence_url": self._evidence_url(camera, data)})
+
+    def _evidence_url(self, camera: Camera, data: dict[str, Any]) -> str:
+        """Where the alert's snapshot and clip will be in the Media panel: that camera's night of the alert."""
+        moment = dt_util.parse_datetime(data["time"]) if data.get("time") else None
+        night = night_of(dt_util.as_local(moment if moment is not None else dt_util.utcnow()))
+        return media_browser_path(self.entry.entry_id, camera.key, night)
 
     @staticmethod
     def _snoozed(camera: Camera) -> bool:

@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import re
-from datetime import datetime, timedelta
 
 import aiohttp
 from aiohttp import web
@@ -28,7 +27,7 @@ from homeassistant.helpers.aiohttp_client import async_aiohttp_proxy_web, async_
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .protocol import valid_camera_key
+from .protocol import night_of, valid_camera_key
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,17 +36,11 @@ EVENTS_TIMEOUT = 10.0
 MAX_EVENTS_BYTES = 4 * 1024 * 1024
 EVENT_ID = re.compile(r"[0-9a-f]{32}")
 FILES = {"snapshot.jpg": "image/jpeg", "clip.mp4": "video/mp4"}
-NIGHT_STARTS = timedelta(hours=12)  # a night is noon to noon
 
 
 async def async_get_media_source(hass: HomeAssistant) -> MediaSource:
     hass.http.register_view(EvidenceView())
     return BabymonMediaSource(hass)
-
-
-def night_of(moment: datetime) -> str:
-    """The night an alert belongs to: the date of the evening before when it is before noon (pure)."""
-    return (moment - NIGHT_STARTS).date().isoformat()
 
 
 def _hubs(hass: HomeAssistant) -> dict:

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 # device trigger type → the daemon event type that fires it
 TRIGGER_EVENT_TYPES: dict[str, str] = {
@@ -275,3 +276,20 @@ def web_address(payload: str | bytes) -> WebAddress | None:
             parts.username or parts.password or parts.query or parts.fragment or not port_ok:
         return None
     return WebAddress(url.rstrip("/"), data["token"])
+
+
+NIGHT_STARTS = timedelta(hours=12)  # a night of evidence is noon to noon
+
+
+def night_of(moment: datetime) -> str:
+    """The night an alert belongs to: the date of the evening before when it is before noon (pure)."""
+    return (moment - NIGHT_STARTS).date().isoformat()
+
+
+def media_browser_path(entry_id: str, camera: str, night: str) -> str:
+    """The Media panel's address of one camera's night of evidence (pure): a frontend path, so a notification's tap
+    opens it in the Home Assistant app, behind its login. Each level of the trail is ``<type>,<media content id>``
+    escaped as one path segment, ``app`` for the top and an empty type for folders, as the panel writes it."""
+    root = "media-source://babymon"  # the integration's domain
+    trail = [("app", root), ("", f"{root}/{entry_id}/{camera}"), ("", f"{root}/{entry_id}/{camera}/{night}")]
+    return "/media-browser/browser/" + "/".join(quote(f"{kind},{content_id}", safe="") for kind, content_id in trail)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import daemon_config, wait_until
 from tests.support.services import RtspServer, free_port
-from tests.support.watcher import Watcher
+from tests.support.watcher import Watcher, retained
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +21,9 @@ SCRIPTED = "tests.support.scripted:ScriptedAnalyzer"
 
 def test_state_and_discovery_appear(broker, rtsp, watcher, run_daemon):
     run_daemon(daemon_config(broker, {"nursery": {"url": rtsp.url, "name": "Nursery"}}))
-    config = watcher.wait_for("homeassistant/binary_sensor/babymon_nursery/danger/config").json()
-    assert config["unique_id"] == "babymon_nursery_danger" and config["device"]["name"] == "Nursery"
+    config = watcher.wait_for("homeassistant/device/babymon_nursery/config").json()
+    assert config["components"]["danger"]["unique_id"] == "babymon_nursery_danger"
+    assert config["device"]["name"] == "Nursery"
     watcher.wait_text("babymon/available", "online")
     watcher.wait_text("babymon/nursery/connected", "ON")
     watcher.wait_text("babymon/nursery/available", "online")
@@ -42,7 +43,7 @@ def test_state_and_discovery_appear(broker, rtsp, watcher, run_daemon):
         assert late.wait_text("babymon/available", "online").retain
         assert late.wait_for("babymon/nursery/state").retain
         assert late.wait_text("babymon/nursery/connected", "ON").retain
-        assert late.wait_for("homeassistant/sensor/babymon_nursery/posture/config").retain
+        assert late.wait_for("homeassistant/device/babymon_nursery/config").retain
     finally:
         late.close()
 
@@ -161,17 +162,17 @@ def test_face_covered_alert_snooze_and_switch(broker, rtsp, watcher, run_daemon,
 
 def test_home_assistant_restart_gets_discovery_again(broker, rtsp, watcher, run_daemon):
     run_daemon(daemon_config(broker, {"nursery": rtsp.url}))
-    topic = "homeassistant/switch/babymon_nursery/enabled/config"
+    topic = "homeassistant/device/babymon_nursery/config"
     watcher.wait_for(topic)
     t = time.time()
     watcher.client.publish("homeassistant/status", "online", qos=1)
     again = watcher.wait_for(topic, after=t)
-    assert json.loads(again.payload)["command_topic"] == "babymon/nursery/enabled/set"
+    assert again.json()["components"]["enabled"]["command_topic"] == "babymon/nursery/enabled/set"
 
 
 def test_camera_removed_from_config_is_removed_from_home_assistant(broker, rtsp, watcher, run_daemon):
     first = run_daemon(daemon_config(broker, {"nursery": rtsp.url, "playroom": rtsp.url}))
-    topic = "homeassistant/binary_sensor/babymon_playroom/danger/config"
+    topic = "homeassistant/device/babymon_playroom/config"
     watcher.wait_for(topic, lambda m: m.payload != b"")
     watcher.wait_text("babymon/playroom/connected", "ON")
     first.stop()
@@ -179,7 +180,7 @@ def test_camera_removed_from_config_is_removed_from_home_assistant(broker, rtsp,
     run_daemon(daemon_config(broker, {"nursery": rtsp.url}))
     watcher.wait_for(topic, lambda m: m.payload == b"", after=t)  # empty retained config removes the entity
     watcher.wait_for("babymon/playroom/state", lambda m: m.payload == b"", after=t)
-    nursery = watcher.wait_for("homeassistant/binary_sensor/babymon_nursery/danger/config", after=t)
+    nursery = watcher.wait_for("homeassistant/device/babymon_nursery/config", after=t)
     assert nursery.payload != b""
     # the registry is written last, after every removal
     registry = watcher.wait_for("babymon/_announced", lambda m: "playroom" not in m.json()["cameras"], after=t)
@@ -190,6 +191,37 @@ def test_camera_removed_from_config_is_removed_from_home_assistant(broker, rtsp,
         assert fresh.messages == []  # nothing retained is left for the removed camera
     finally:
         fresh.close()
+
+
+def test_switching_the_discovery_schema_moves_the_entities_and_leaves_nothing_behind(broker, rtsp, watcher,
+                                                                                     run_daemon):
+    """mqtt.discovery_schema entity → device → entity, each a daemon restart: Home Assistant's migration path
+    (``migrate_discovery`` on the old topics, the old topics emptied, the new config), in that order, and only the
+    current schema's configs stay retained on the broker."""
+    entity_topic = "homeassistant/binary_sensor/babymon_nursery/danger/config"
+    device_topic = "homeassistant/device/babymon_nursery/config"
+
+    def run(schema: str) -> float:
+        config = daemon_config(broker, {"nursery": rtsp.url})
+        config["mqtt"]["discovery_schema"] = schema
+        t = time.time()
+        daemon = run_daemon(config)
+        watcher.wait_for("babymon/_announced", after=t)  # written once the announcement is complete
+        daemon.stop()
+        return t
+
+    run("entity")
+    assert retained(broker, entity_topic) and not retained(broker, device_topic)
+    t = run("device")
+    old = [m for m in watcher.on(entity_topic) if m.at >= t]
+    new = [m for m in watcher.on(device_topic) if m.at >= t]
+    assert [m.payload for m in old] == [b'{"migrate_discovery": true}', b""]
+    assert old[1].at <= new[0].at and new[0].json()["components"]["danger"]["unique_id"]
+    assert retained(broker, entity_topic) == [] and retained(broker, device_topic)
+    t = run("entity")
+    back = [m.payload for m in watcher.on(device_topic) if m.at >= t]
+    assert back == [b'{"migrate_discovery": true}', b""]
+    assert retained(broker, device_topic) == [] and retained(broker, entity_topic)
 
 
 def test_clean_shutdown_says_offline(broker, rtsp, watcher, run_daemon):

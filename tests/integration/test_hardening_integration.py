@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import daemon_config, wait_until
 from tests.support.http_client import Api
 from tests.support.services import RtspServer, free_port
-from tests.support.watcher import Watcher
+from tests.support.watcher import Watcher, retained
 
 pytestmark = pytest.mark.integration
 
@@ -25,16 +25,6 @@ SCRIPTED = "tests.support.scripted:ScriptedAnalyzer"
 
 def publish_retained(watcher: Watcher, topic: str, payload: bytes | str) -> None:
     watcher.client.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
-
-
-def retained(broker, topic: str, wait: float = 1.0) -> list[bytes]:
-    """What a newly connected subscriber gets on ``topic`` (the broker's retained message, if any)."""
-    late = Watcher(broker.host, broker.port, topics=(topic,), client_id=f"late-{time.monotonic_ns()}")
-    try:
-        time.sleep(wait)
-        return [m.payload for m in late.messages if m.retain]
-    finally:
-        late.close()
 
 
 def raw_http(port: int, request: bytes, timeout: float = 5.0) -> tuple[int, bytes]:

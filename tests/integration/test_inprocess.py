@@ -5,7 +5,6 @@ debuggers see ``mqtt/client.py``, ``http/server.py`` and ``daemon.py`` (the othe
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import aiohttp
@@ -57,8 +56,8 @@ async def test_the_mqtt_output_publishes_retained_state_delivers_events_and_take
     try:
         await until(lambda: watcher.on("babymon/available"), message="online")
         assert watcher.on("babymon/available")[-1].text == "online"
-        config = await until(lambda: watcher.on("homeassistant/switch/babymon_nursery/enabled/config"))
-        assert json.loads(config[-1].payload)["command_topic"] == "babymon/nursery/enabled/set"
+        config = await until(lambda: watcher.on("homeassistant/device/babymon_nursery/config"))
+        assert config[-1].json()["components"]["enabled"]["command_topic"] == "babymon/nursery/enabled/set"
         event = build_event("danger_started", camera="nursery", name="Nursery", at=time.time(),
                             reasons=["face_covered"])
         output.camera_event("nursery", event)

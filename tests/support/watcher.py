@@ -81,3 +81,13 @@ class Watcher:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+def retained(broker, topic: str, wait: float = 1.0) -> list[bytes]:
+    """What a newly connected subscriber gets on ``topic`` (the broker's retained message, if any)."""
+    late = Watcher(broker.host, broker.port, topics=(topic,), client_id=f"late-{time.monotonic_ns()}")
+    try:
+        time.sleep(wait)
+        return [m.payload for m in late.messages if m.retain]
+    finally:
+        late.close()

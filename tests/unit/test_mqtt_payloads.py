@@ -7,7 +7,7 @@ import pytest
 from babymon.analyzers.base import Observation
 from babymon.config import RulesConfig
 from babymon.mqtt.commands import parse_enabled, parse_snooze
-from babymon.mqtt.discovery import discovery_messages
+from babymon.mqtt.discovery import MIGRATE, announce_messages, discovery_messages
 from babymon.mqtt.payloads import FIELDS, field_payloads
 from babymon.mqtt.topics import Topics
 from babymon.rules import DangerRules
@@ -23,36 +23,80 @@ def make_state(**kw):
     return build_state(**args)
 
 
-def test_discovery_one_device_stable_ids_and_availability():
-    messages = discovery_messages(Topics(), "nursery", "Nursery", 1800)
-    configs = {topic: json.loads(payload) for topic, payload in messages.items() if payload}
+def entity_configs(messages: dict[str, str]) -> dict[str, dict]:
+    """Either discovery schema → ``platform/key`` → that entity's whole config (device and origin included)."""
+    configs = {}
+    for topic, payload in messages.items():
+        if not payload:
+            continue
+        config = json.loads(payload)
+        if topic.split("/")[1] == "device":
+            for key, component in config["components"].items():
+                rest = {k: v for k, v in component.items() if k != "platform"}
+                configs[f"{component['platform']}/{key}"] = rest | {"device": config["device"], "origin": config["origin"]}
+        else:
+            configs[f"{topic.split('/')[1]}/{topic.split('/')[3]}"] = config
+    return configs
+
+
+@pytest.mark.parametrize("schema", ["device", "entity"])
+def test_discovery_one_device_stable_ids_and_availability(schema):
+    messages = discovery_messages(Topics(), "nursery", "Nursery", 1800, schema)
+    configs = entity_configs(messages)
     # the MQTT snapshot image is retired (the integration owns it): an empty retained config removes it
     assert messages["homeassistant/image/babymon_nursery/snapshot/config"] == ""
-    danger = configs["homeassistant/binary_sensor/babymon_nursery/danger/config"]
+    danger = configs["binary_sensor/danger"]
     assert danger["unique_id"] == "babymon_nursery_danger"
     assert danger["device_class"] == "safety" and danger["state_topic"] == "babymon/nursery/danger"
     assert danger["origin"]["name"] == "babymon"
     assert {a["topic"] for a in danger["availability"]} == {"babymon/available"}
-    face = configs["homeassistant/binary_sensor/babymon_nursery/face_covered/config"]
+    face = configs["binary_sensor/face_covered"]
     assert {a["topic"] for a in face["availability"]} == {"babymon/available", "babymon/nursery/available"}
     assert face["availability_mode"] == "all"
     # one device for every entity, and no unique_id twice
     assert len({json.dumps(c["device"], sort_keys=True) for c in configs.values()}) == 1
     assert len({c["unique_id"] for c in configs.values()}) == len(configs)
-    components = {t.split("/")[1] for t in configs}
+    components = {t.split("/")[0] for t in configs}
     assert components == {"binary_sensor", "sensor", "switch", "button", "event"}
-    switch = configs["homeassistant/switch/babymon_nursery/enabled/config"]
+    switch = configs["switch/enabled"]
     assert switch["command_topic"] == "babymon/nursery/enabled/set"
-    snooze = configs["homeassistant/button/babymon_nursery/snooze/config"]
+    snooze = configs["button/snooze"]
     assert snooze["command_topic"] == "babymon/nursery/snooze/set" and snooze["payload_press"] == "1800"
-    posture = configs["homeassistant/sensor/babymon_nursery/posture/config"]
+    posture = configs["sensor/posture"]
     assert posture["options"] == ["supine", "prone", "side", "sitting", "standing"]
 
 
-def test_discovery_prefixes_are_configurable():
-    messages = discovery_messages(Topics("bm", "ha"), "crib2", "Crib 2", 600)
-    assert "ha/binary_sensor/bm_crib2/danger/config" in messages
-    assert json.loads(messages["ha/binary_sensor/bm_crib2/danger/config"])["state_topic"] == "bm/crib2/danger"
+def test_the_two_schemas_describe_the_same_entities_with_the_same_ids():
+    """Same unique ids and discovery ids (``<node> <key>``: the device topic's node, the component's key), which is
+    what lets Home Assistant move an entity from one schema to the other and keep its entity id."""
+    device = discovery_messages(Topics(), "nursery", "Nursery", 1800, "device")
+    entity = discovery_messages(Topics(), "nursery", "Nursery", 1800, "entity")
+    assert [t for t, p in device.items() if p] == ["homeassistant/device/babymon_nursery/config"]
+    assert entity_configs(device) == entity_configs(entity)
+    assert len([p for p in entity.values() if p]) == len(entity_configs(entity))
+
+
+def test_moving_between_schemas_follows_home_assistants_migration_path():
+    topics = Topics()
+    entity_topics = [t for t, p in discovery_messages(topics, "nursery", "Nursery", 1800, "entity").items() if p]
+    device_topic = topics.device_discovery("nursery")
+    registry = [*entity_topics, "homeassistant/image/babymon_nursery/snapshot/config", "babymon/nursery/state"]
+
+    move = announce_messages(topics, "nursery", "Nursery", 1800, "device", registry)
+    n = len(entity_topics)
+    assert move[:n] == [(t, MIGRATE, False) for t in entity_topics]  # 1. unload, keep in the registry (not retained)
+    assert move[n:2 * n] == [(t, "", True) for t in entity_topics]  # 2. the old configs removed from the broker
+    assert move[2 * n][0] == device_topic and move[2 * n][2]  # 3. the new config binds to the same entities
+
+    back = announce_messages(topics, "nursery", "Nursery", 1800, "entity", [device_topic])
+    assert back[:2] == [(device_topic, MIGRATE, False), (device_topic, "", True)]
+    assert {t for t, p, _ in back[2:] if p} == set(entity_topics)
+
+    # the same schema as last time, or nothing known: no migration
+    for previously in ([device_topic], [], ["family/photos/latest"]):
+        plain = announce_messages(topics, "nursery", "Nursery", 1800, "device", previously)
+        assert all(p != MIGRATE for _, p, _ in plain) and all(retain for _, _, retain in plain)
+        assert [t for t, p, _ in plain if p] == [device_topic]
 
 
 def test_field_payloads_say_unknown_rather_than_off():
@@ -109,7 +153,7 @@ def test_every_topic_discovery_announces_is_one_the_daemon_publishes_or_listens_
     published = {topics.available, topics.camera("nursery", "events"), topics.camera("nursery", "available")}
     published |= {topics.camera("nursery", f) for f in ("state", "snapshot", "snapshot_time", *FIELDS)}
     listened = {topics.camera("nursery", "enabled/set"), topics.camera("nursery", "snooze/set")}
-    for config in (json.loads(p) for p in discovery_messages(topics, "nursery", "Nursery", 1800).values() if p):
+    for config in entity_configs(discovery_messages(topics, "nursery", "Nursery", 1800)).values():
         reads = [config[k] for k in ("state_topic", "image_topic", "json_attributes_topic") if k in config]
         reads += [a["topic"] for a in config["availability"]]
         assert set(reads) <= published, (config["unique_id"], reads)

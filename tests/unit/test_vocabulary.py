@@ -43,7 +43,7 @@ def test_every_entity_with_a_field_has_a_payload_and_a_discovery_config():
     table = entities(1800)
     assert all(e.show is not None for e in table if e.field)
     assert len({e.key for e in table}) == len(table)
-    messages = discovery_messages(Topics("babymon", "homeassistant"), "nursery", "Nursery", 1800)
+    messages = discovery_messages(Topics("babymon", "homeassistant"), "nursery", "Nursery", 1800, "entity")
     assert len([p for p in messages.values() if p]) == len(table)  # and an empty one per retired entity
     # baby entities need the camera; the monitor's own (danger, monitor unavailable, switch) only the daemon
     needs_camera = {e.key for e in table if e.needs_camera}
