@@ -70,6 +70,18 @@ def raw_conditions(vision: Observation | None, audio: Observation | None, *, con
     }
 
 
+def condition_onsets(vision: Observation | None) -> dict[str, float]:
+    """When the evidence for each vision condition that is raw True began (the smoothers' ``since``)."""
+    if vision is None:
+        return {}
+    onsets = {}
+    if vision.face_state == "covered" and vision.face_state_since is not None:
+        onsets["face_covered"] = vision.face_state_since
+    if vision.posture in ("prone", "standing") and vision.posture_since is not None:
+        onsets[vision.posture] = vision.posture_since
+    return onsets
+
+
 class CameraStep:
     """The rules, the state and the events of one camera. ``rules``: carried over from a failed monitor."""
 
@@ -94,7 +106,7 @@ class CameraStep:
         vision = observed.vision if _fresh(observed.vision_at, now, timeout) else None
         audio = observed.audio if _fresh(observed.audio_at, now, timeout) else None
         raw = raw_conditions(vision, audio, connected=health.connected, stalled=stalled)
-        result = self.rules.update(raw, now)
+        result = self.rules.update(raw, now, condition_onsets(vision))
         frame_time = observed.frame_time if observed.frame_time is not None else observed.vision_at
         merged = (observed.vision or Observation()).merged_with(observed.audio or Observation())
         state = build_state(camera=self.camera, name=self.name, now=now, frame_time=frame_time, pts=observed.pts,

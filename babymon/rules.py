@@ -30,13 +30,15 @@ class Debouncer:
         self.active = False
         self._pending_since: float | None = None  # when the input started disagreeing with `active`
 
-    def update(self, raw: bool | None, now: float) -> bool:
+    def update(self, raw: bool | None, now: float, since: float | None = None) -> bool:
+        """``since``: when the evidence for a raw ``True`` began, if earlier than ``now`` (the first frame that
+        showed the condition, before the smoothing confirmed it); the on-delay is counted from there."""
         if raw is None or raw == self.active:
             if raw is not None:
                 self._pending_since = None
             return self.active
         if self._pending_since is None:
-            self._pending_since = now
+            self._pending_since = min(now, since) if raw and since is not None else now
         delay = self.on_delay if raw else self.off_delay
         if now - self._pending_since >= delay:
             self.active = raw
@@ -83,7 +85,9 @@ class DangerRules:
     def is_snoozed(self, now: float) -> bool:
         return self.snoozed_until is not None and now < self.snoozed_until
 
-    def update(self, raw: dict[str, bool | None], now: float) -> RulesResult:
+    def update(self, raw: dict[str, bool | None], now: float, onsets: dict[str, float] | None = None) -> RulesResult:
+        """``raw``: each condition's input (None = no evidence); ``onsets``: for a condition whose input is True,
+        when the evidence for it began, if known (see :meth:`Debouncer.update`)."""
         if self.snoozed_until is not None and now >= self.snoozed_until:
             self.snoozed_until = None
         snoozed = self.is_snoozed(now)
@@ -91,7 +95,7 @@ class DangerRules:
         alerting: dict[str, bool] = {}
         transitions: list[Transition] = []
         for condition, debouncer in self._debouncers.items():
-            active = debouncer.update(raw.get(condition), now)
+            active = debouncer.update(raw.get(condition), now, (onsets or {}).get(condition))
             conditions[condition] = active
             alert = (
                 active

@@ -167,6 +167,8 @@ class StreamSource:
         tolerance = 0.25 / max(float(video.average_rate or 30), 1.0)  # a quarter frame of timestamp jitter
         anchor_wall = time.time()  # wall time of pts 0 for this connection (re-anchored on loops)
         pts_offset = 0.0  # added to pts after each loop of a file so time keeps running forward
+        frame_duration = 1.0 / float(video.average_rate) if video.average_rate else interval
+        first_pts: float | None = None  # the file's first video frame time, this pass
         last_pts = 0.0
         size: tuple[int, int] | None = None
         streams = [s for s in (video, audio) if s is not None]
@@ -183,6 +185,8 @@ class StreamSource:
                     if isinstance(frame, av.AudioFrame):
                         self._emit_audio(resampler, frame, anchor_wall + pts)
                         continue
+                    if first_pts is None:
+                        first_pts = frame.time
                     if self.is_file and self.realtime:
                         self._pace(anchor_wall + pts)
                     self.stats.decoded_frames += 1
@@ -217,7 +221,9 @@ class StreamSource:
             if not self.config.loop:
                 return
             container.seek(0)
-            pts_offset = last_pts + interval
+            # the file's first frame follows its last one a frame later, so a looped file keeps its own timing
+            pts_offset = last_pts + frame_duration - (first_pts or 0.0)
+            first_pts = None
             next_sample_pts = None
 
     def _emit_audio(self, resampler, frame, start_time: float) -> None:

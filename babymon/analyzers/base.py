@@ -32,6 +32,8 @@ class Observation:
     baby_present: bool | None = None
     face_state: str | None = None  # one of FACE_STATES
     posture: str | None = None  # one of POSTURES
+    face_state_since: float | None = None  # when the evidence for face_state began (frame time), if known
+    posture_since: float | None = None  # the same for posture: the rules time a condition from there
     cry_probability: float | None = None
     crying: bool | None = None  # the analyzer's own on/off decision (with its hysteresis), if it makes one
     baby_box: Box | None = None

@@ -47,6 +47,11 @@ CLASS_GROUPS: dict[str, tuple[int, ...]] = {
     "singing": (24, 25, 26, 27, 28, 29, 30, 31),  # Singing, Choir, Yodeling, Chant, Mantra, Child/Synthetic singing, Rapping
     "lullaby": (247, 266),  # Music for children, Lullaby
     "television": (518, 519),  # Television, Radio
+    # broadband noise (issue 16): what YAMNet calls a cry drowned in pink or white noise at 0 dB ("Water",
+    # "Waterfall", ...). Not evidence for or against crying by itself; it tells the layer that the other
+    # evidence is masked (see ``*_x_noise``)
+    "noise": (79, 277, 279, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 406, 407, 438, 439, 440, 447, 490, 507,
+              508, 509, 510, 514, 515),
 }
 AGAINST = ("laughter", "speech", "music", "siren", "crowd", "animal", "vehicle")
 # the sounds of a happy baby and a family: laughter, babble, speech, music, TV
@@ -71,7 +76,9 @@ def feature_matrix(cnn_probability: np.ndarray, scores: np.ndarray, features: tu
     Feature names: ``cnn_logit``; ``head_logit`` (the MLP on YAMNet's embedding, approach b);
     ``yamnet_baby_cry`` (the single "Baby cry" class); a group name from :data:`CLASS_GROUPS`; ``not_cry``
     (highest of all :data:`AGAINST` groups); ``not_cry_vs_cry`` (log ratio of that to the ``cry`` group);
-    ``living_room`` and ``living_room_vs_cry``: the same over the :data:`LIVING_ROOM` groups only."""
+    ``living_room`` and ``living_room_vs_cry``: the same over the :data:`LIVING_ROOM` groups only; ``X_x_noise``
+    (X any other feature): X times the ``noise`` group's score, so the layer can weigh X differently when
+    broadband noise masks the sound."""
     scores = np.asarray(scores, dtype=np.float32)
     if scores.ndim != 2 or scores.shape[1] != 521:
         raise ValueError(f"YAMNet scores must be (n, 521), got {scores.shape}")
@@ -92,6 +99,9 @@ def feature_matrix(cnn_probability: np.ndarray, scores: np.ndarray, features: tu
             against = np.max([group_scores(scores, g) for g in AGAINST], axis=0).astype(np.float64)
             cry = group_scores(scores, "cry").astype(np.float64)
             columns.append(np.log(against + RATIO_EPSILON) - np.log(cry + RATIO_EPSILON))
+        elif name.endswith("_x_noise"):  # a feature times YAMNet's noise score in [0, 1]
+            base = feature_matrix(cnn_probability, scores, (name[: -len("_x_noise")],), head_probability)[:, 0]
+            columns.append(base * group_scores(scores, "noise").astype(np.float64))
         elif name in ("living_room", "living_room_vs_cry"):
             family = np.max([group_scores(scores, g) for g in LIVING_ROOM], axis=0).astype(np.float64)
             if name == "living_room":

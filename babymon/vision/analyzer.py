@@ -21,7 +21,9 @@ from typing import ClassVar
 from babymon.analyzers.base import FACE_STATES, AnalyzerUnavailable, POSTURES, Observation, VideoAnalyzer, VideoFrame
 from babymon.config import CameraConfig
 from babymon.vision.change_gate import ChangeGate, thumbnail
+from babymon.vision.face import FaceTracker
 from babymon.vision.pipeline import VisionPipeline, VisionResult
+from babymon.vision.pose import BabyLocator
 from babymon.vision.smoothing import LabelSmoother, PresenceSmoother
 
 FACE_CLASSES = tuple(s for s in FACE_STATES if s != "no_baby")
@@ -54,10 +56,14 @@ class VisionAnalyzer(VideoAnalyzer):
         one_opencv_thread()
         if pipeline is None:
             try:
-                pipeline = VisionPipeline(face_detector=build_face_detector(config.vision.face_detector),
+                # one camera's frames, in order: the face and the body's turn are followed between frames
+                detector = FaceTracker(build_face_detector(config.vision.face_detector))
+                pipeline = VisionPipeline(face_detector=detector,
                                           region=config.crib_region, models=config.vision.models)
             except ModuleNotFoundError as exc:
                 raise AnalyzerUnavailable(f"a vision component is not installed: {exc.name}") from None
+            if isinstance(pipeline.locator, BabyLocator):
+                pipeline.locator.follow()
         self.pipeline = pipeline
         tau = config.vision.smoothing_seconds
         self.presence = PresenceSmoother(time_constant=tau)
@@ -97,6 +103,8 @@ class VisionAnalyzer(VideoAnalyzer):
             baby_present=present,
             face_state=face_state,
             posture=posture,
+            face_state_since=self.face_smoother.since if present else None,
+            posture_since=self.posture_smoother.since if posture is not None else None,
             baby_box=result.baby_box,
             face_box=None if result.face is None else result.face.box,
             scores=scores,

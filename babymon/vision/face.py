@@ -95,18 +95,61 @@ class RotatingDetector:
         self.angles = tuple(dict.fromkeys(float(a) % 360.0 for a in angles))  # 360 is 0; each angle once
         self.nms_iou = nms_iou
 
-    def detect(self, image: np.ndarray, region: Region | None = None) -> list[Face]:
+    def detect(self, image: np.ndarray, region: Region | None = None,
+               angles: Sequence[float] | None = None) -> list[Face]:
+        """Faces in ``image`` (within ``region``), at ``angles`` (default: this detector's)."""
         image = check_image(image)
         height, width = image.shape[:2]
         image, ox, oy = region_view(image, region)
         sub_h, sub_w = image.shape[:2]
         found: list[Face] = []
-        for angle in self.angles:
+        for angle in self.angles if angles is None else angles:
             rotation = Rotation(angle, sub_w, sub_h)
             for face in self.upright.detect_upright(rotate_image(image, rotation)):
                 found.append(_map_back(face, rotation, ox, oy, width, height))
         kept = nms([f.box for f in found], [f.score for f in found], self.nms_iou)
         return [found[i] for i in kept]
+
+
+class FaceTracker:
+    """One camera's face detection that follows the face between frames, so that a frame costs one turn, not four.
+
+    Where the last search found a confident face (score ≥ ``min_score``) at one quarter turn, the next frame is
+    searched at that turn only. Every turn is searched again, on the same frame, whenever that finds no confident
+    face (the baby rolled, the face got covered, or it left), and at the latest on every ``recheck_every``-th
+    search. So a frame that loses the face is answered exactly as without tracking; only frames whose face is still
+    found where it was skip the other turns. Stateful: one per camera (the vision analyzer makes one).
+    """
+
+    def __init__(self, detector: RotatingDetector, recheck_every: int = 10,
+                 min_score: float = 0.85):  # posture_face.CONFIDENT_SCORE: a face the posture trusts
+        if recheck_every < 1:
+            raise ValueError("recheck_every must be at least 1")
+        self.detector = detector
+        self.recheck_every = recheck_every
+        self.min_score = min_score
+        self.angle: float | None = None  # the turn the face was last found at, while it is followed
+        self._tracked_searches = 0  # one-turn searches since the last full one
+        self.full_searches = 0
+        self.tracked_searches = 0
+
+    def detect(self, image: np.ndarray, region: Region | None = None) -> list[Face]:
+        if self.angle is not None and self._tracked_searches < self.recheck_every - 1:
+            faces = self.detector.detect(image, region, angles=(self.angle,))
+            if self._confident(faces) is not None:
+                self._tracked_searches += 1
+                self.tracked_searches += 1
+                return faces
+        faces = self.detector.detect(image, region)
+        self.full_searches += 1
+        self._tracked_searches = 0
+        best = self._confident(faces)
+        self.angle = None if best is None else best.angle
+        return faces
+
+    def _confident(self, faces: list[Face]) -> Face | None:
+        best = max(faces, key=lambda f: f.score, default=None)
+        return best if best is not None and best.score >= self.min_score else None
 
 
 def _map_back(face: Face, rotation: Rotation, ox: int, oy: int, width: int, height: int) -> Face:

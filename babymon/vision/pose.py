@@ -304,6 +304,44 @@ def two_pass_pose(estimator: PoseEstimator, image: np.ndarray) -> PoseRecord:
     return PoseRecord(first=first, turns=turns, second=second, width=image.shape[1], height=image.shape[0])
 
 
+class BabyFollower:
+    """One camera's locator state from frame to frame, so that a baby that stays put costs fewer model passes.
+
+    Searching a frame from scratch runs the finder over the whole view, then MoveNet on the focus around the baby,
+    twice for a body lying across the picture (as it is, and turned upright; the more confident pose is kept).
+    While the baby is followed, the next frame skips the finder and looks at the last focus, with MoveNet on the
+    last upright turn only. A followed frame is kept only when the presence model still finds the baby in that
+    focus, and a turned pose only when the body in it still lies that way (``upright_turns`` unchanged) with some
+    confidence (``quality`` ≥ ``min_quality``); otherwise that same frame is searched from scratch. So a frame
+    on which the baby moved away, rolled or vanished is answered as without following, and every
+    ``recheck_every``-th frame is searched from scratch anyway. Stateful: one per camera, frames in order (the
+    vision analyzer makes one; evaluation on single images uses none).
+    """
+
+    def __init__(self, recheck_every: int = 10, min_quality: float = 0.3):
+        if recheck_every < 1:
+            raise ValueError("recheck_every must be at least 1")
+        self.recheck_every = recheck_every
+        self.min_quality = min_quality
+        self.focus: tuple[float, float, float, float] | None = None  # where the baby was found (view fractions)
+        self.turns = 0  # the quarter turns that put it upright (0: none, or not lying across)
+        self.since_search = 0  # followed frames since the last search from scratch
+        self.searches = 0
+        self.followed = 0
+
+    @property
+    def following(self) -> bool:
+        return self.focus is not None and self.since_search < self.recheck_every - 1
+
+    def searched(self, focus: tuple[float, float, float, float] | None) -> None:
+        self.focus, self.since_search = focus, 0
+        self.searches += 1
+
+    def kept(self) -> None:
+        self.since_search += 1
+        self.followed += 1
+
+
 class BabyLocator:
     """Finder → pose → :class:`Location`. ``region`` (fractions of the frame, as ``crib_region``) crops first.
 
@@ -334,17 +372,33 @@ class BabyLocator:
 
             finder = BabyFinder(threads=threads)
         self.finder = finder
+        self.follower: BabyFollower | None = None
 
-    def find_pose(self, view: np.ndarray) -> Pose:
+    def follow(self, follower: BabyFollower | None = None) -> None:
+        """Follow the baby from frame to frame (one camera's frames, in order): see :class:`BabyFollower`.
+        Without it (the default, as in evaluation), every image is searched from scratch."""
+        self.follower = follower or BabyFollower()
+
+    def find_pose(self, view: np.ndarray, follow: bool = False) -> Pose:
         if not self.second_pass:
             return self.estimator.estimate(view)
-        return two_pass_pose(self.estimator, view).chosen
+        follower = self.follower
+        if follow and follower is not None and follower.turns:
+            pose = estimate_upright(self.estimator, view, follower.turns)
+            if upright_turns(pose) == follower.turns and quality(pose) >= follower.min_quality:
+                return pose
+        record = two_pass_pose(self.estimator, view)
+        chosen = record.chosen
+        if follower is not None:
+            follower.turns = record.turns if record.second is not None and chosen is record.second else 0
+        return chosen
 
-    def look(self, image: np.ndarray, part: tuple[float, float, float, float] | None) -> tuple[Pose, np.ndarray | None, float]:
+    def look(self, image: np.ndarray, part: tuple[float, float, float, float] | None,
+             follow: bool = False) -> tuple[Pose, np.ndarray | None, float]:
         """MoveNet and the presence model on ``part`` of the image (fractions; None: all of it): the pose in frame
         pixels, the embedding of its body crop (or of the whole part) and the presence score."""
         view, ox, oy = region_view(image, part)
-        pose = self.find_pose(view)
+        pose = self.find_pose(view, follow)
         embedding = None
         if self.embedder is not None:  # the body, or the whole view the pose was looked for in
             crop, _ = body_crop(view, pose)
@@ -354,6 +408,23 @@ class BabyLocator:
         return pose, embedding, self.presence.score(pose.scores, embedding)
 
     def locate(self, image: np.ndarray, region: tuple[float, float, float, float] | None = None) -> Location:
+        height, width = image.shape[:2]
+        follower = self.follower
+        if follower is not None and follower.following:
+            assert follower.focus is not None
+            pose, embedding, score = self.look(image, follower.focus, follow=True)
+            if score >= self.presence.threshold:  # still there: no finder pass this frame
+                follower.kept()
+                return Location(baby_present=True, presence_score=score, baby_box=body_box(pose, width, height),
+                                head_box=head_box(pose, width, height), pose=pose, embedding=embedding,
+                                focus=follower.focus, finder_score=None)
+        location = self._search(image, region)
+        if follower is not None:
+            follower.searched(location.focus if location.baby_present else None)
+        return location
+
+    def _search(self, image: np.ndarray, region: tuple[float, float, float, float] | None) -> Location:
+        """The frame searched from scratch: finder, then MoveNet and presence on its focus (else the whole view)."""
         height, width = image.shape[:2]
         focus = finder_score = None
         if self.finder is not None:

@@ -8,6 +8,12 @@ agreeing frames to change, and never flaps between two close classes. :class:`Pr
 same for a yes/no score with separate on and off thresholds. After a gap longer than ``max_gap`` seconds
 (stream down, analysis stalled) both start afresh rather than trust old evidence.
 
+Smoothing cleans noise but also adds delay: a change seen clearly on every frame takes about 0.86 time constants
+to win by the margin. :attr:`LabelSmoother.since` says when the evidence for the current label began: the first
+frame of the unbroken run of frames whose own most likely class is that label (or, where the switch was not
+preceded by such a run, the switch itself). The danger rules count their ``on_delay`` from there, so a condition
+is timed from the first frame that showed it, while it still takes the smoothing to decide that it is real.
+
 The danger rules (``babymon.rules``) add their own on/off delays on top; this only cleans the per-frame noise.
 """
 
@@ -33,7 +39,10 @@ class LabelSmoother:
     def reset(self) -> None:
         self.average: dict[str, float] | None = None
         self.label: str | None = None
+        self.since: float | None = None  # when the evidence for ``label`` began (see the module docstring)
         self._last_time: float | None = None
+        self._run_label: str | None = None  # the most likely class of the latest frames, and since when
+        self._run_start: float | None = None
 
     def update(self, probabilities: Mapping[str, float], now: float) -> str:
         """Add one frame's probabilities (every label, any scale: normalised here) seen at ``now`` (seconds)."""
@@ -44,16 +53,21 @@ class LabelSmoother:
         frame = {label: (max(0.0, float(probabilities.get(label, 0.0))) / total if total > 0 else 1.0 / len(self.labels))
                  for label in self.labels}
         gap = None if self._last_time is None else now - self._last_time
+        frame_leader = max(frame, key=frame.__getitem__)
         if self.average is None or gap is None or gap > self.max_gap or gap < 0:
             self.average = frame
-            self.label = max(frame, key=frame.__getitem__)
+            self.label, self.since = frame_leader, now
+            self._run_label, self._run_start = frame_leader, now
         else:
+            if frame_leader != self._run_label:
+                self._run_label, self._run_start = frame_leader, now
             weight = 1.0 if self.time_constant == 0 else 1.0 - math.exp(-gap / self.time_constant)
             self.average = {k: (1 - weight) * self.average[k] + weight * frame[k] for k in self.labels}
             leader = max(self.average, key=self.average.__getitem__)
             assert self.label is not None
             if leader != self.label and self.average[leader] >= self.average[self.label] + self.switch_margin:
                 self.label = leader
+                self.since = self._run_start if self._run_label == leader else now
         self._last_time = now
         assert self.label is not None
         return self.label

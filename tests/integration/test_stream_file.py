@@ -50,6 +50,25 @@ def clip15(tmp_path_factory) -> Path:
     return make_clip(tmp_path_factory.mktemp("c") / "c.mp4", seconds=4, width=640, height=480, fps=15)
 
 
+def test_a_looped_file_keeps_its_own_timing(clip15):
+    """Each pass of a looped file starts one source frame after the last one, so a 4 s file repeats every 4 s of
+    pts (a bench that places cuts by pts modulo the clip's length relies on it; it once drifted 0.2 s a loop)."""
+    sink = Collect()
+    config = CameraConfig.model_validate({"url": str(clip15), "loop": True, "detect": {"fps": 5, "width": 160}})
+    source = StreamSource("test", config, sink, realtime=False)
+
+    def enough(frame):
+        Collect.on_video(sink, frame)
+        if len(sink.frames) >= 62:
+            source._stop.set()
+
+    sink.on_video = enough
+    source.run()
+    pts = np.array([f.pts for f in sink.frames[:60]])
+    assert np.allclose(np.diff(pts), 0.2, atol=0.01)  # every 0.2 s, across the loops too
+    assert pts[20] - pts[0] == pytest.approx(4.0, abs=0.01) and pts[40] - pts[20] == pytest.approx(4.0, abs=0.01)
+
+
 def test_file_is_sampled_to_detect_fps_and_scaled(clip15):
     sink = read_file(clip15, detect={"fps": 5, "width": 320})
     assert sink.connected == [True] and sink.errors == []

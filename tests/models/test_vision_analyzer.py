@@ -48,6 +48,30 @@ def test_known_supine_clip_reads_supine_with_a_face_found():
     assert {"locate", "face", "face_state", "posture"} <= set(observations[-1].timings_ms)
 
 
+def test_following_the_baby_gives_the_same_answers_for_fewer_passes():
+    """On the supine clip the analyzer follows the baby (last focus and upright turn, last face turn): most frames
+    skip the finder and three of the four face turns, and every frame reads as the from-scratch path reads it.
+    A frame without the baby is searched from scratch at once."""
+    config = CameraConfig(url="rtsp://camera.invalid/stream", vision={"reuse_unchanged_seconds": 0})
+    following = VisionAnalyzer("nursery", config)
+    scratch = VisionAnalyzer("nursery", config)
+    scratch.pipeline.locator.follower = None
+    scratch.pipeline.face_detector = scratch.pipeline.face_detector.detector
+    frames = list(_frames(shared_file(SUPINE_CLIP), every=6))[:25]
+    for i, (image, pts) in enumerate(frames):
+        a = following.analyze(VideoFrame("nursery", image, 1000.0 + pts, pts, i))
+        b = scratch.analyze(VideoFrame("nursery", image, 1000.0 + pts, pts, i))
+        assert (a.baby_present, a.face_state, a.posture) == (b.baby_present, b.face_state, b.posture), i
+    follower, faces = following.pipeline.locator.follower, following.pipeline.face_detector
+    assert follower.followed >= 20 and follower.searches <= 5
+    assert faces.tracked_searches >= 20 and faces.full_searches <= 5
+    searches = follower.searches
+    blank = frames[-1][0] * 0 + 127
+    gone = following.analyze(VideoFrame("nursery", blank, 2000.0, 1000.0, 99))
+    assert follower.searches == searches + 1 and follower.focus is None and faces.angle is None
+    assert gone.face_box is None
+
+
 def _held_out_face_down_photos() -> tuple[list[Path], list[Path]]:
     """Face-down photos never trained on: (held out from the posture model, held out from the face-state model)."""
     from babymon_lab.vision.face_state_data import face_down_photos, split_of

@@ -161,6 +161,41 @@ def test_yunet_finds_an_infant_face_upright_and_rotated(detector):
     assert rotated_head[0] <= x <= rotated_head[2] and rotated_head[1] <= y <= rotated_head[3]
 
 
+def test_the_tracker_follows_the_face_at_its_turn_and_searches_every_turn_when_it_is_lost(detector):
+    """A face found at one quarter turn is looked for at that turn only on the next frames (one pass, not four);
+    a frame without it is searched at every turn at once, so it gets the same answer as without tracking."""
+    import cv2
+
+    from babymon.vision.face import FaceTracker
+
+    class Counting:
+        def __init__(self, inner):
+            self.inner, self.angles = inner, []
+
+        def detect(self, image, region=None, angles=None):
+            self.angles.append(tuple(angles or inner_angles))
+            return self.inner.detect(image, region, angles)
+
+    inner_angles = detector.angles
+    counting = Counting(detector)
+    tracker = FaceTracker(counting, recheck_every=3)
+    rotated = cv2.rotate(cv2.imread(str(shared_file(TURNED_IMAGE))), cv2.ROTATE_90_CLOCKWISE)
+    plain = detector.detect(rotated)
+    first = tracker.detect(rotated)
+    assert tracker.angle == 270.0 and [f.box for f in first] == [f.box for f in plain]
+    followed = tracker.detect(rotated)
+    assert counting.angles[-1] == (270.0,) and max(f.score for f in followed) == max(f.score for f in plain)
+    tracker.detect(rotated)
+    assert counting.angles[-1] == (270.0,)
+    tracker.detect(rotated)  # the third search since the full one: every turn again
+    assert counting.angles[-1] == inner_angles and tracker.angle == 270.0
+    blank = np.full_like(rotated, 127)
+    assert tracker.detect(blank) == [] == detector.detect(blank)  # lost: the followed turn, then every turn
+    assert counting.angles[-2:] == [(270.0,), inner_angles] and tracker.angle is None
+    tracker.detect(blank)
+    assert counting.angles[-1] == inner_angles  # nothing followed: every turn
+
+
 def test_region_crop_maps_boxes_back(detector):
     import cv2
 

@@ -48,6 +48,20 @@ def test_a_covered_face_alerts_after_its_delay_with_a_picture():
     assert kinds(cleared) == ["face_covered_cleared", "danger_cleared"] and not cleared.picture
 
 
+def test_a_condition_is_timed_from_the_first_frame_that_showed_it():
+    """The vision smoothers say when the evidence for a label began; the on-delay counts from there."""
+    step = new_step()
+    assert kinds(step.step(seen(0, CLEAR))) == []
+    prone = Observation(face_state="clear", posture="prone", baby_present=True, posture_since=0.6)
+    assert kinds(step.step(seen(1.5, prone))) == []
+    assert kinds(step.step(seen(2.6, prone))) == ["prone_started", "danger_started"]  # 2 s after 0.6, not 1.5
+    covered = Observation(face_state="covered", posture="supine", baby_present=True, face_state_since=2.0)
+    step = new_step()
+    step.step(seen(0, CLEAR))
+    step.step(seen(2.5, covered))
+    assert kinds(step.step(seen(4.0, covered))) == ["face_covered_started", "danger_started"]
+
+
 def test_an_old_observation_is_no_evidence_and_a_stall_becomes_monitor_unavailable():
     step = new_step()
     step.step(seen(0, COVERED))

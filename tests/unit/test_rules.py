@@ -26,6 +26,17 @@ def test_debouncer_blip_resets_the_wait():
     assert d.update(True, 7) is True
 
 
+def test_debouncer_counts_the_on_delay_from_when_the_evidence_began():
+    d = Debouncer(on_delay=3, off_delay=5)
+    assert d.update(False, 0) is False
+    assert d.update(True, 1.0, since=0.2) is False  # the smoothing confirmed at 1.0 what frames showed from 0.2
+    assert d.update(True, 3.1, since=0.2) is False
+    assert d.update(True, 3.2, since=0.2) is True
+    assert d.update(False, 4, since=3.9) is True  # clearing is never back-dated: off_delay from now
+    assert d.update(False, 8.9) is True and d.update(False, 9) is False
+    assert Debouncer(on_delay=3, off_delay=5).update(True, 1.0, since=5.0) is False  # never later than now
+
+
 def test_debouncer_off_delay():
     d = Debouncer(on_delay=0, off_delay=5)
     assert d.update(True, 0) is True
