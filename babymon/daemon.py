@@ -26,6 +26,7 @@ from babymon.monitor import CameraMonitor
 from babymon.mqtt.client import MqttPublisher
 from babymon.outputs import FanOut, Output
 from babymon.redact import Redactor, redact_url
+from babymon.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +120,7 @@ class Daemon:
                 raise RuntimeError(f"task {task.get_name()} stopped by itself")
         finally:
             # all at once: the MQTT task says offline (daemon and cameras) as it is cancelled
-            for task in [mqtt, *others]:
-                task.cancel()
-            await asyncio.gather(mqtt, *others, return_exceptions=True)
+            await cancel_and_wait([mqtt, *others], grace=3.0)  # longer than the MQTT task's 2 s to say offline
             for analyzers in self.analyzers.values():
                 analyzers.close()
             self.executor.shutdown(wait=False, cancel_futures=True)

@@ -33,6 +33,7 @@ from babymon.overlay import draw_overlay, encode_jpeg
 from babymon.redact import Redactor
 from babymon.state import Coverage, Health
 from babymon.stream import StreamSource
+from babymon.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +225,7 @@ class CameraMonitor:
         finally:
             self._ended.set()  # releases a source thread blocked on a full queue
             self.source.stop(timeout=0.5)
-            for task in [*tasks, ended]:
-                task.cancel()
-            await asyncio.gather(*tasks, ended, return_exceptions=True)
+            await cancel_and_wait([*tasks, ended])
 
     async def _drain(self) -> None:
         """Replay mode: let the frames and audio already read through the analyzers before returning."""

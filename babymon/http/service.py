@@ -15,6 +15,7 @@ from babymon.http.metrics import EventCounter
 from babymon.http.server import make_app
 from babymon.nursery.keeper import NurseryKeeper
 from babymon.outputs import Output
+from babymon.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,7 @@ class HttpService:
                          " (token required)" if token else "")
             await asyncio.gather(*tasks)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
             await runner.cleanup()
             self.evidence.close()
 

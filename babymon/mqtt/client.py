@@ -35,6 +35,7 @@ from babymon.mqtt.discovery import MIGRATE, SCHEMAS, announce_messages, discover
 from babymon.mqtt.payloads import FIELDS, field_payloads
 from babymon.mqtt.topics import Topics
 from babymon.state import iso_time
+from babymon.tasks import cancel_and_wait, raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -227,13 +228,11 @@ class MqttPublisher:
             for task in done:
                 task.result()  # re-raise MqttError from whichever side failed
         finally:
-            for task in (receiver, sender):
-                if task is not None:
-                    task.cancel()
-            await asyncio.gather(receiver, *([sender] if sender else []), return_exceptions=True)
+            await cancel_and_wait([receiver, *([sender] if sender else [])])
 
     async def _send(self, client: aiomqtt.Client) -> None:
         while True:
+            raise_if_cancelled()  # a publish may have swallowed the cancellation (babymon.tasks)
             await self._wake.wait()
             self._wake.clear()
             while self._dirty:
@@ -241,10 +240,12 @@ class MqttPublisher:
                 topic = next(iter(self._dirty))
                 self._dirty.pop(topic, None)
                 await client.publish(topic, self._retained[topic], qos=0, retain=True)
+                raise_if_cancelled()
             while self._events:
                 topic, payload = self._events[0]
                 await client.publish(topic, payload, qos=1)
                 self._events.popleft()  # only once acknowledged
+                raise_if_cancelled()
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
@@ -323,6 +324,7 @@ class MqttPublisher:
                             camera, schema)
             for topic, payload, retain in messages:
                 await client.publish(topic, payload, qos=1, retain=retain)
+                raise_if_cancelled()
             announced[camera] = [*discovery_messages(self.topics, camera, name, 60, schema), *self._state_topics(camera)]
         if not clean_up:
             return

@@ -181,8 +181,20 @@ def evaluate_scores(data: dict[str, np.ndarray], scores: np.ndarray, threshold: 
     return result
 
 
+CNN_EXTRA_WINDOWS = ("living_room", "hard_noise")
+
+
 def train(out_dir: Path, *, seed: int = 0, cnn_epochs: int = 12, head_epochs: int = 40, cache: Path = DEFAULT_CACHE,
-          audio_root: Path | None = None, tonal_negatives: int = 0, train_head: bool = True) -> dict:
+          audio_root: Path | None = None, tonal_negatives: int = 0, train_head: bool = True,
+          cnn_extra: tuple[str, ...] = ()) -> dict:
+    """``cnn_extra`` (issue 16, tried, not shipped: see the model card): more CNN training windows from the train
+    split: ``living_room`` (:func:`~babymon_lab.cry.corpus.compute_living_room`: laughter/babble/music/TV with
+    speech, cries over them, cries under pink noise at 0 dB) and/or ``hard_noise`` (every train clip under pink
+    and white noise at 0–6 dB); with either, the CNN's best epoch is chosen on the validation real + living-room
+    clips (the set its threshold is chosen on) instead of the real ones alone."""
+    unknown = set(cnn_extra) - set(CNN_EXTRA_WINDOWS)
+    if unknown:
+        raise ValueError(f"unknown cnn_extra {sorted(unknown)}: choose from {CNN_EXTRA_WINDOWS}")
     torch = _torch()
     torch.manual_seed(seed)
     started = time.time()
@@ -199,10 +211,32 @@ def train(out_dir: Path, *, seed: int = 0, cnn_epochs: int = 12, head_epochs: in
         print(f"+ {len(extra)} synthetic siren/melody windows (not crying) for the CNN", flush=True)
     else:
         cnn_labels = labels
+    if cnn_extra:
+        from babymon_lab.cry.corpus import compute_hard_noise, compute_living_room
+
+        build = {"living_room": compute_living_room, "hard_noise": compute_hard_noise}
+        for name in cnn_extra:
+            extra_data = build[name]("train", seed=seed, cache=cache, audio_root=audio_root)
+            extra_keep = extra_data["window_keep"]
+            cnn_inputs = np.concatenate([cnn_inputs, extra_data["logmel"][extra_keep]])
+            cnn_labels = np.concatenate([cnn_labels, extra_data["variant_label"][extra_data["window_variant"]][extra_keep]
+                                         .astype(np.float32)])
+            print(f"+ {int(extra_keep.sum())} {name} windows of the train split for the CNN", flush=True)
     print(f"training windows: {int(keep.sum())} ({int(labels.sum())} crying)", flush=True)
 
     def val_auc(predict):
         return roc_auc(val["variant_label"], clip_scores(val, predict(val)))
+
+    cnn_val_auc = val_auc
+    if cnn_extra:
+        from babymon_lab.cry.corpus import compute_living_room
+
+        val_living = compute_living_room("val", seed=seed, cache=cache, audio_root=audio_root)
+
+        def cnn_val_auc(predict):  # the validation real + living-room clips, the set the threshold is chosen on
+            labels_ = np.concatenate([val["variant_label"], val_living["variant_label"]])
+            return roc_auc(labels_, np.concatenate([clip_scores(val, predict(val)),
+                                                    clip_scores(val_living, predict(val_living))]))
 
     # (b) an MLP head on YAMNet embeddings
     head = _head_module(torch)
@@ -212,7 +246,7 @@ def train(out_dir: Path, *, seed: int = 0, cnn_epochs: int = 12, head_epochs: in
     # (c) the log-mel CNN
     cnn = _cnn_module(torch)
     cnn_epoch = _fit(torch, cnn, cnn_inputs, cnn_labels, cnn_epochs, 64, 3e-3, seed, _spec_augment,
-                     lambda m: val_auc(lambda d: _torch_predict(torch, m, d["logmel"])), "logmel_cnn")
+                     lambda m: cnn_val_auc(lambda d: _torch_predict(torch, m, d["logmel"])), "logmel_cnn")
     LogMelCnn(export_cnn(cnn))  # the exported CNN loads
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -244,6 +278,19 @@ def evaluate_synthetic(data: dict[str, np.ndarray], scores: np.ndarray, threshol
     return result
 
 
+def evaluate_hard_noise(data: dict[str, np.ndarray], scores: np.ndarray, threshold: float) -> dict:
+    """Every clip of the split under pink / white noise at 0–6 dB (:func:`~babymon_lab.cry.corpus.compute_hard_noise`):
+    per noise, the recall of the cries and the false-positive rate of the other sounds."""
+    labels, conditions = data["variant_label"], data["variant_condition"]
+    result = {}
+    for condition in sorted(set(conditions)):
+        mask = conditions == condition
+        result[str(condition)] = {"n": int(mask.sum()),
+                                  "recall": float(np.mean(scores[mask & (labels == 1)] >= threshold)),
+                                  "false_positive_rate": float(np.mean(scores[mask & (labels == 0)] >= threshold))}
+    return result
+
+
 TIME_RULES = (1, 2, 3, 4, 6)  # confirm_windows candidates: consecutive 0.5 s hops above the threshold
 SENSITIVITY_FPR = {"low": 0.01, "normal": TARGET_FPR, "high": 0.05}  # cry.sensitivity → validation FPR
 SETS = ("real", "synthetic", "living")
@@ -254,24 +301,35 @@ LIVING_EVIDENCE = ("logmel_cnn_yamnet_fusion",)
 
 
 def compare(out_dir: Path, *, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_root: Path | None = None,
-            extra: dict | None = None) -> dict:
+            extra: dict | None = None, noise: bool = False) -> dict:
     """Score all approaches with the weights in ``out_dir`` on the same validation and test variants (real,
-    synthetic unseen classes, living-room mixtures); fit the fusion layer (e) on validation plus the train
-    split's real laughter (grouped cross-validation: its validation numbers are out-of-fold); choose each
+    synthetic unseen classes, living-room mixtures); fit the fusion layer (e) on validation plus the train split's
+    real laughter (grouped cross-validation: its validation numbers are out-of-fold); choose each
     threshold on validation (real + living-room clips), the default approach and the time rule on validation
-    only; write ``metrics.json`` and ``config.json``."""
+    only; write ``metrics.json`` and ``config.json``.
+
+    ``noise`` (issue 16's noise work, tried and not shipped: see the model card): every validation clip under pink
+    and white noise at 0–6 dB joins the fusion layer's fit, the candidates get YAMNet's broadband-noise features
+    (:data:`~babymon_lab.cry.fusion_fit.NOISE_CANDIDATES`), and every approach is also reported on those variants
+    of the validation and test clips (``hard_noise``)."""
     from threadpoolctl import threadpool_limits
 
-    from babymon_lab.cry.corpus import compute_living_room, compute_synthetic, compute_yamnet_scores
-    from babymon_lab.cry.fusion_fit import combine, concat, from_living_room, select_fusion
+    from babymon.cry.fusion import Fusion
+    from babymon_lab.cry.corpus import compute_hard_noise, compute_living_room, compute_synthetic, compute_yamnet_scores
+    from babymon_lab.cry.fusion_fit import (CANDIDATE_FEATURES, NOISE_CANDIDATES, combine, concat, from_living_room,
+                                            select_fusion)
 
     splits = {s: compute_features(s, seed=seed, cache=cache, audio_root=audio_root) for s in ("val", "test")}
     synthetic = {s: compute_synthetic(s, seed=seed, cache=cache, audio_root=audio_root) for s in ("val", "test")}
     living = {s: compute_living_room(s, seed=seed, cache=cache, audio_root=audio_root) for s in ("train", "val", "test")}
     yamnet_scores = {s: compute_yamnet_scores(s, seed=seed, cache=cache, audio_root=audio_root)
                      for s in ("val", "test")}
+    sets = SETS + (("hard",) if noise else ())
+    hard = {s: compute_hard_noise(s, seed=seed, cache=cache, audio_root=audio_root) if noise else None
+            for s in ("val", "test")}
     data = {(s, kind): d for s in ("val", "test")
-            for kind, d in (("real", splits[s]), ("synthetic", synthetic[s]), ("living", living[s]))}
+            for kind, d in (("real", splits[s]), ("synthetic", synthetic[s]), ("living", living[s]), ("hard", hard[s]))
+            if d is not None}
     previous_config = json.loads((out_dir / "config.json").read_text()) if (out_dir / "config.json").exists() else None
     head_np = EmbeddingHead.load(out_dir / "yamnet_head.npz")
     cnn_np = LogMelCnn.load(out_dir / "logmel_cnn.npz")
@@ -287,11 +345,12 @@ def compare(out_dir: Path, *, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_
         "logmel_cnn_yamnet": {key: combine_with_yamnet(cnn[key], d["yamnet_cry"], YAMNET_WEIGHT)
                               for key, d in data.items()},
     }
-    # (e) the fusion layer: validation (real, synthetic, living room) + the train split's real laughter
+    # (e) the fusion layer: validation (real, synthetic, living room[, hard noise]) + the train split's real laughter
     groups = _fold_groups(audio_root)
     fit_parts = {s: combine(splits[s], synthetic[s], yamnet_scores[s], (cnn[(s, "real")], cnn[(s, "synthetic")]),
                             (head[(s, "real")], head[(s, "synthetic")]), groups) for s in ("val", "test")}
     val_fit = concat(fit_parts["val"], from_living_room(living["val"], cnn[("val", "living")], head[("val", "living")]),
+                     *([from_living_room(hard["val"], cnn[("val", "hard")], head[("val", "hard")])] if noise else []),
                      from_living_room(living["train"], cnn[("train", "living")], head[("train", "living")],
                                       (living["train"]["variant_kind"] == "laugh_speech")
                                       & (living["train"]["variant_label"] == 0)))
@@ -299,10 +358,11 @@ def compare(out_dir: Path, *, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_
     def clip_score_fn(fd):
         return lambda p: clip_scores({"window_variant": fd.window_clip, "variant_label": fd.clip_label}, p)
 
-    fusion, oof_windows, selection = select_fusion(val_fit, clip_score_fn(val_fit))
-    bounds = np.cumsum([0] + [len(data[("val", kind)]["window_variant"]) for kind in SETS])
-    fused = {("val", kind): oof_windows[bounds[i]:bounds[i + 1]] for i, kind in enumerate(SETS)}
-    for kind in SETS:
+    fusion, oof_windows, selection = select_fusion(
+        val_fit, clip_score_fn(val_fit), CANDIDATE_FEATURES + (NOISE_CANDIDATES if noise else ()))
+    bounds = np.cumsum([0] + [len(data[("val", kind)]["window_variant"]) for kind in sets])
+    fused = {("val", kind): oof_windows[bounds[i]:bounds[i + 1]] for i, kind in enumerate(sets)}
+    for kind in sets:
         d = data[("test", kind)]
         scores = yamnet_scores["test"] if kind == "real" else d["yamnet_scores"]
         fused[("test", kind)] = fusion.predict(cnn[("test", kind)], scores, head[("test", kind)])
@@ -318,9 +378,17 @@ def compare(out_dir: Path, *, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_
     before = None
     if previous_config:  # the shipped default before this run, at its shipped threshold and time rule
         kind = previous_config["default"]
+        before_windows = windows[kind]
+        if kind == "logmel_cnn_yamnet_fusion" and previous_config.get("fusion") \
+                and Fusion.from_json(previous_config["fusion"]) != fusion:
+            # the fusion layer shipped before, as it was (its validation numbers are in-sample: it was fitted there)
+            previous = Fusion.from_json(previous_config["fusion"])
+            before_windows = {key: previous.predict(cnn[key], yamnet_scores[key[0]] if key[1] == "real"
+                                                    else d["yamnet_scores"], head[key]) for key, d in data.items()}
         before = {"approach": kind, "threshold": previous_config["thresholds"][kind],
                   "confirm_windows": previous_config.get("confirm_windows", 1),
-                  **_evaluate_approach(data, windows[kind], previous_config.get("confirm_windows", 1),
+                  **({"fusion": previous_config["fusion"]} if kind == "logmel_cnn_yamnet_fusion" else {}),
+                  **_evaluate_approach(data, before_windows, previous_config.get("confirm_windows", 1),
                                        threshold=previous_config["thresholds"][kind], living_rule=False)}
     if extra is None and (out_dir / "metrics.json").exists():  # re-scoring: keep what the training run recorded
         previous = json.loads((out_dir / "metrics.json").read_text())
@@ -365,6 +433,8 @@ def _evaluate_approach(data: dict, window_probs: dict, confirm: int, threshold: 
                                                       threshold)
         result[key]["living_room"] = evaluate_synthetic(data[(split, "living")], scores[(split, "living")],
                                                         threshold)
+        if (split, "hard") in data:
+            result[key]["hard_noise"] = evaluate_hard_noise(data[(split, "hard")], scores[(split, "hard")], threshold)
         family_labels, family_scores = _val_negatives_and_positives(data, scores, split)
         result[key]["family"] = {"n": int(len(family_labels)), "roc_auc": roc_auc(family_labels, family_scores),
                                  **at_threshold(family_labels, family_scores, threshold)}
