@@ -194,6 +194,14 @@ def compute_yamnet_scores(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE
     return scores.astype(np.float16)
 
 
+def _variant_cache(name: str, split: str, seed: int, cache: Path, audio_root: Path | None,
+                   suffix: str = "") -> tuple[list[Clip], Path]:
+    """The labelled clips, and the cache file of the variant set ``name`` (its version) made from them for
+    ``split`` and ``seed`` (``suffix``: the set's other options)."""
+    clips = list_clips(audio_root or default_audio_root())
+    return clips, cache / f"{name}_{clips_key(clips)}_{split}_seed{seed}{suffix}.npz"
+
+
 def compute_synthetic(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, audio_root: Path | None = None,
                       per_kind: int = 40) -> dict[str, np.ndarray]:
     """Per-window log-mel and all YAMNet scores of the split's synthetic sirens, melodies and crowd babble
@@ -201,10 +209,7 @@ def compute_synthetic(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, au
 
     from babymon_lab.cry.synthetic import build_synthetic
 
-    audio_root = audio_root or default_audio_root()
-    clips = list_clips(audio_root)
-    data_key = clips_key(clips)
-    path = cache / f"synthetic_v2_{data_key}_{split}_seed{seed}_{per_kind}.npz"
+    clips, path = _variant_cache("synthetic_v2", split, seed, cache, audio_root, suffix=f"_{per_kind}")
     if path.exists():
         return dict(np.load(path, allow_pickle=False))
     audio = decode_all(clips, cache)
@@ -226,10 +231,7 @@ def compute_living_room(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, 
 
     from babymon_lab.cry.living_room import build_living_room
 
-    audio_root = audio_root or default_audio_root()
-    clips = list_clips(audio_root)
-    data_key = clips_key(clips)
-    path = cache / f"living_room_v1_{data_key}_{split}_seed{seed}_{per_kind}.npz"
+    clips, path = _variant_cache("living_room_v1", split, seed, cache, audio_root, suffix=f"_{per_kind}")
     if path.exists():
         return dict(np.load(path, allow_pickle=False))
     audio = decode_all(clips, cache)
@@ -304,10 +306,7 @@ def compute_hard_noise(split: str, seed: int = 0, cache: Path = DEFAULT_CACHE, a
     CNN trained on 0–20 dB alone kept only a tenth of the cries under pink noise at 0 dB once held to 2 % false
     alarms in a living room; these variants teach it (and the fusion layer) that loud broadband noise over a cry is
     still a cry, and over a dog is still a dog. Pink and white noise are synthetic, so no split's material leaks."""
-    audio_root = audio_root or default_audio_root()
-    clips = list_clips(audio_root)
-    data_key = clips_key(clips)
-    path = cache / f"hard_noise_v1_{data_key}_{split}_seed{seed}.npz"
+    clips, path = _variant_cache("hard_noise_v1", split, seed, cache, audio_root)
     if path.exists():
         return dict(np.load(path, allow_pickle=False))
     from babymon_lab.cry.mixing import pink, white
