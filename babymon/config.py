@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -51,6 +52,7 @@ class ConfigError(Exception):
 
 
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+UserPath = Annotated[Path, AfterValidator(Path.expanduser)]  # "~" is the user's home
 
 
 class _Strict(BaseModel):
@@ -120,7 +122,7 @@ class VisionConfig(_Strict):
     reuse_unchanged_seconds: Seconds = Field(1.0, le=5.0, description="when the crib region has not changed since the "
                                              "last full analysis, carry its decisions forward for at most this long "
                                              "(0 = run the models on every frame)")
-    models: Path | None = Field(None, description="a folder of heads refitted to your nursery (`babymon train nursery`); "
+    models: UserPath | None = Field(None, description="a folder of heads refitted to your nursery (`babymon train nursery`); "
                                                   "default: the shipped heads")
 
     @field_validator("models")
@@ -130,7 +132,6 @@ class VisionConfig(_Strict):
             return value
         from babymon.nursery.heads import check_heads_folder
 
-        value = value.expanduser()
         check_heads_folder(value)  # raises ValueError naming the file and what is wrong
         return value
 
@@ -253,29 +254,19 @@ Bytes = Annotated[int, BeforeValidator(parse_size), Field(ge=0)]
 
 
 class EvidenceConfig(_Strict):
-    path: Path = Field(Path("~/.local/share/babymon/evidence"), validate_default=True,
-                       description="event list, snapshots and clips")
+    path: UserPath = Field(Path("~/.local/share/babymon/evidence"), validate_default=True,
+                           description="event list, snapshots and clips")
     max_age: Seconds = Field(14 * 24 * 3600.0, gt=0, description="evidence older than this is deleted")
     max_bytes: Bytes = Field(1_000_000_000, ge=1, description="oldest evidence is deleted beyond this")
     clip_seconds: Seconds = Field(0.0, le=120, description="video clip around each danger event; 0 = off")
 
-    @field_validator("path")
-    @classmethod
-    def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
-
 
 class NurseryConfig(_Strict):
-    path: Path = Field(Path("~/.local/share/babymon/nursery"), validate_default=True,
-                       description="frames kept for labelling, one folder per camera (`babymon nursery capture`, /label)")
+    path: UserPath = Field(Path("~/.local/share/babymon/nursery"), validate_default=True,
+                           description="frames kept for labelling, one folder per camera (`babymon nursery capture`, /label)")
     keep_alert_frames: bool = Field(True, description="keep the frame every alert started on, for labelling")
     max_alert_frames: int = Field(500, ge=1, description="per camera, the newest this many alert frames that are "
                                                          "neither labelled nor marked wrong are kept; older ones go")
-
-    @field_validator("path")
-    @classmethod
-    def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
 
 
 class HttpConfig(_Strict):
