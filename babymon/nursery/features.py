@@ -17,12 +17,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from babymon.nursery.heads import Heads
-from babymon.vision.face import check_image
+from babymon.vision.face import CONFIDENT_SCORE, check_image
 from babymon.vision.face_state import face_state_probabilities, face_unseen
 from babymon.vision.pipeline import VisionPipeline, argmax, head_region
 from babymon.vision.pose import Pose, body_box, head_box
 from babymon.vision.posture import head_inputs, posture_probabilities
-from babymon.vision.posture_face import CONFIDENT_SCORE
 
 
 @dataclass(frozen=True)

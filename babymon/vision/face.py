@@ -29,6 +29,9 @@ DEFAULT_ANGLES: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
 # of 640x480 on infant_face_parts (README). Faces under ~20 px after shrinking are missed: crop to the crib.
 DEFAULT_MAX_SIDE = 320
 FACE_DETECTORS = ("yunet", "retinaface")  # the names `vision.face_detector` takes
+# a face this sure is trusted: by the posture's face features, by presence (a close-up without a body), and to
+# follow a face between frames (FaceTracker)
+CONFIDENT_SCORE = 0.85
 Region = tuple[float, float, float, float]
 
 
@@ -121,8 +124,7 @@ class FaceTracker:
     found where it was skip the other turns. Stateful: one per camera (the vision analyzer makes one).
     """
 
-    def __init__(self, detector: RotatingDetector, recheck_every: int = 10,
-                 min_score: float = 0.85):  # posture_face.CONFIDENT_SCORE: a face the posture trusts
+    def __init__(self, detector: RotatingDetector, recheck_every: int = 10, min_score: float = CONFIDENT_SCORE):
         if recheck_every < 1:
             raise ValueError("recheck_every must be at least 1")
         self.detector = detector

@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from babymon.vision.face import Face, FaceDetector, Region, check_image
+from babymon.vision.face import CONFIDENT_SCORE, Face, FaceDetector, Region, check_image
 from babymon.vision.geometry import Box, centre, contains, region_pixels
 from babymon.vision.face_state import face_unseen
-from babymon.vision.posture_face import CONFIDENT_SCORE
 
 if TYPE_CHECKING:
     from babymon.vision.pose import Location

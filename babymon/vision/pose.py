@@ -415,9 +415,7 @@ class BabyLocator:
             pose, embedding, score = self.look(image, follower.focus, follow=True)
             if score >= self.presence.threshold:  # still there: no finder pass this frame
                 follower.kept()
-                return Location(baby_present=True, presence_score=score, baby_box=body_box(pose, width, height),
-                                head_box=head_box(pose, width, height), pose=pose, embedding=embedding,
-                                focus=follower.focus, finder_score=None)
+                return self._location(pose, embedding, score, width, height, follower.focus, finder_score=None)
         location = self._search(image, region)
         if follower is not None:
             follower.searched(location.focus if location.baby_present else None)
@@ -441,6 +439,10 @@ class BabyLocator:
             whole = self.look(image, region)
             if whole[2] >= self.presence.threshold:
                 (pose, embedding, score), focus = whole, None
+        return self._location(pose, embedding, score, width, height, focus, finder_score)
+
+    def _location(self, pose: Pose, embedding: np.ndarray | None, score: float, width: int, height: int,
+                  focus: tuple[float, float, float, float] | None, finder_score: float | None) -> Location:
         present = score >= self.presence.threshold
         return Location(baby_present=present, presence_score=score,
                         baby_box=body_box(pose, width, height) if present else None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from babymon.vision.face import Face
+from babymon.vision.face import CONFIDENT_SCORE, Face
 from babymon.vision.geometry import Box
 from babymon.vision.pose import KEYPOINT_THRESHOLD, LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, Pose
 
@@ -29,7 +29,6 @@ FACE_FEATURE_NAMES: tuple[str, ...] = (
 )
 N_FACE_FEATURES = len(FACE_FEATURE_NAMES)
 FOUND_SCORE = 0.6
-CONFIDENT_SCORE = 0.85
 
 
 def _unit(v: np.ndarray) -> np.ndarray | None:
