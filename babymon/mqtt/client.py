@@ -317,15 +317,15 @@ class MqttPublisher:
         schema = self.config.discovery_schema
         announced: dict[str, list[str]] = {}
         for camera, name in self.cameras.items():
-            messages = announce_messages(self.topics, camera, name, self.snooze_seconds.get(camera, 1800), schema,
-                                         previous.get(camera, ()))
+            current = discovery_messages(self.topics, camera, name, self.snooze_seconds.get(camera, 1800), schema)
+            messages = announce_messages(self.topics, camera, current, schema, previous.get(camera, ()))
             if any(payload == MIGRATE for _, payload, _ in messages):
                 log.warning("MQTT: moving camera '%s' to Home Assistant's %s discovery schema (mqtt.discovery_schema)",
                             camera, schema)
             for topic, payload, retain in messages:
                 await client.publish(topic, payload, qos=1, retain=retain)
                 raise_if_cancelled()
-            announced[camera] = [*discovery_messages(self.topics, camera, name, 60, schema), *self._state_topics(camera)]
+            announced[camera] = [*current, *self._state_topics(camera)]
         if not clean_up:
             return
         for camera, old_topics in previous.items():

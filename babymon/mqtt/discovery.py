@@ -7,8 +7,8 @@ Two schemas, chosen by ``mqtt.discovery_schema``:
 * ``entity``: one retained ``<discovery>/<component>/<node>/<key>/config`` per entity, for older Home Assistant.
 
 Both give every entity the same discovery id (``<node> <key>``) and unique id, so moving from one to the other
-keeps the entity ids. :func:`announce_messages` writes the move the way Home Assistant documents it
-(``migrate_discovery`` on the old topics, then the new config, then the old topics emptied), so that Home Assistant
+keeps the entity ids. :func:`announce_messages` writes the move along Home Assistant's migration path
+(``migrate_discovery`` on the old topics, the old topics emptied, then the new config), so that Home Assistant
 unloads the old entities without deleting them from its registry and binds the new config to them.
 
 Entities that describe the baby (face, posture, crying, …) are available only while both the daemon and
@@ -106,9 +106,10 @@ def schema_topics(topics: Topics, camera: str, schema: Schema) -> list[str]:
     return [t for t, payload in discovery_messages(topics, camera, camera, 60, schema).items() if payload]
 
 
-def announce_messages(topics: Topics, camera: str, name: str, snooze_seconds: int, schema: Schema,
+def announce_messages(topics: Topics, camera: str, current: dict[str, str], schema: Schema,
                       previously: Iterable[str] = ()) -> list[tuple[str, str, bool]]:
-    """What to publish for one camera, in order, as (topic, payload, retain).
+    """What to publish for one camera, in order, as (topic, payload, retain). ``current``: its
+    :func:`discovery_messages` in ``schema``.
 
     ``previously`` is what the daemon announced for this camera last time (its retained registry). Where that was
     the other schema, the move follows Home Assistant's migration path:
@@ -128,6 +129,4 @@ def announce_messages(topics: Topics, camera: str, name: str, snooze_seconds: in
     listed = set(previously)
     old = [t for t in schema_topics(topics, camera, other) if t in listed]
     messages = [(t, MIGRATE, False) for t in old] + [(t, "", True) for t in old]
-    messages += [(t, payload, True) for t, payload in discovery_messages(topics, camera, name, snooze_seconds,
-                                                                         schema).items()]
-    return messages
+    return messages + [(t, payload, True) for t, payload in current.items()]

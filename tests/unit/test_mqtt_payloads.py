@@ -78,23 +78,25 @@ def test_the_two_schemas_describe_the_same_entities_with_the_same_ids():
 
 def test_moving_between_schemas_follows_home_assistants_migration_path():
     topics = Topics()
-    entity_topics = [t for t, p in discovery_messages(topics, "nursery", "Nursery", 1800, "entity").items() if p]
+    device = discovery_messages(topics, "nursery", "Nursery", 1800, "device")
+    entity = discovery_messages(topics, "nursery", "Nursery", 1800, "entity")
+    entity_topics = [t for t, p in entity.items() if p]
     device_topic = topics.device_discovery("nursery")
     registry = [*entity_topics, "homeassistant/image/babymon_nursery/snapshot/config", "babymon/nursery/state"]
 
-    move = announce_messages(topics, "nursery", "Nursery", 1800, "device", registry)
+    move = announce_messages(topics, "nursery", device, "device", registry)
     n = len(entity_topics)
     assert move[:n] == [(t, MIGRATE, False) for t in entity_topics]  # 1. unload, keep in the registry (not retained)
     assert move[n:2 * n] == [(t, "", True) for t in entity_topics]  # 2. the old configs removed from the broker
     assert move[2 * n][0] == device_topic and move[2 * n][2]  # 3. the new config binds to the same entities
 
-    back = announce_messages(topics, "nursery", "Nursery", 1800, "entity", [device_topic])
+    back = announce_messages(topics, "nursery", entity, "entity", [device_topic])
     assert back[:2] == [(device_topic, MIGRATE, False), (device_topic, "", True)]
     assert {t for t, p, _ in back[2:] if p} == set(entity_topics)
 
     # the same schema as last time, or nothing known: no migration
     for previously in ([device_topic], [], ["family/photos/latest"]):
-        plain = announce_messages(topics, "nursery", "Nursery", 1800, "device", previously)
+        plain = announce_messages(topics, "nursery", device, "device", previously)
         assert all(p != MIGRATE for _, p, _ in plain) and all(retain for _, _, retain in plain)
         assert [t for t, p, _ in plain if p] == [device_topic]
 
