@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
 from homeassistant.core import HomeAssistant
@@ -84,27 +86,20 @@ async def test_the_device_schema_makes_every_entity_on_one_device(hass: HomeAssi
     assert hass.states.get(entities[f"{NODE}_posture"].entity_id).state == "supine"
 
 
-async def test_moving_from_entity_to_device_discovery_keeps_every_entity(hass: HomeAssistant, mqtt_mock, payloads,
-                                                                         caplog) -> None:
-    await start_with(hass, payloads, final_configs(payloads["migrations"]["to_entity"]))
+@pytest.mark.parametrize(("start", "move", "logged"), [
+    ("to_entity", "to_device", "Migration to MQTT device discovery schema started"),
+    ("to_device", "to_entity", "Rollback to MQTT platform discovery schema started"),
+], ids=["entity to device", "device back to entity"])
+async def test_moving_between_the_schemas_keeps_every_entity(hass: HomeAssistant, mqtt_mock, payloads, caplog,
+                                                             start: str, move: str, logged: str) -> None:
+    """``start``: the recorded move that left the first schema's configs on the broker; ``move``: the other one."""
+    await start_with(hass, payloads, final_configs(payloads["migrations"][start]))
     renamed = await customise(hass)
     before = mqtt_entities(hass)
     assert len(before) == 21
-    await replay(hass, payloads["migrations"]["to_device"])
+    await replay(hass, payloads["migrations"][move])
     await check_moved(hass, payloads, before, renamed)
-    assert "Migration to MQTT device discovery schema started" in caplog.text
-    assert "conflicting MQTT discovery message" not in caplog.text
-
-
-async def test_moving_back_to_entity_discovery_keeps_every_entity(hass: HomeAssistant, mqtt_mock, payloads,
-                                                                  caplog) -> None:
-    await start_with(hass, payloads, final_configs(payloads["migrations"]["to_device"]))
-    renamed = await customise(hass)
-    before = mqtt_entities(hass)
-    assert len(before) == 21
-    await replay(hass, payloads["migrations"]["to_entity"])
-    await check_moved(hass, payloads, before, renamed)
-    assert "Rollback to MQTT platform discovery schema started" in caplog.text
+    assert logged in caplog.text
     assert "conflicting MQTT discovery message" not in caplog.text
 
 
