@@ -161,13 +161,8 @@ def bench_latency_command(args) -> int:
     if args.stream_cut:
         result = stream_cut(args, workdir, supine)
         result.update(summary(result["beyond_on_delay_s"]))
-        if args.json:
-            print(json.dumps(result))
-        else:
-            print(f"babymon bench-latency --stream-cut: {result['alerts']} monitor_unavailable_started for "
-                  f"{result['cameras']} cameras cut; beyond on_delay ({args.on_delay:g} s): p50 "
-                  f"{result['beyond_on_delay_s_p50']} s, p95 {result['beyond_on_delay_s_p95']} s, max "
-                  f"{result['beyond_on_delay_s_max']} s (goal p95 <= 1 s)")
+        _report(args, result, f"babymon bench-latency --stream-cut: {result['alerts']} monitor_unavailable_started "
+                              f"for {result['cameras']} cameras cut")
         return 0 if result["alerts"] else 1
     print(f"making a clip: {args.segment:g} s on the back, {args.segment:g} s face down ...", file=sys.stderr)
     clip = cut_clip(workdir / "cut.mp4", supine, prone, args.segment)
@@ -200,10 +195,15 @@ def bench_latency_command(args) -> int:
     found = sorted(latencies(cuts, watch.alerts, args.on_delay, args.segment))
     result = {"cuts": len(cuts), "alerts": len(found), "on_delay": args.on_delay,
               "beyond_on_delay_s": [round(v, 2) for v in found], **summary(found)}
+    _report(args, result, f"babymon bench-latency: {result['alerts']} prone_started for {result['cuts']} cuts to "
+                          "face down")
+    return 0 if found else 1
+
+
+def _report(args, result: dict, head: str) -> None:
+    """``result`` as JSON (``--json``), or ``head`` and the latencies beyond on_delay in one line."""
     if args.json:
         print(json.dumps(result))
-    else:
-        print(f"babymon bench-latency: {result['alerts']} prone_started for {result['cuts']} cuts to face down; "
-              f"beyond on_delay ({args.on_delay:g} s): p50 {result['beyond_on_delay_s_p50']} s, "
-              f"p95 {result['beyond_on_delay_s_p95']} s, max {result['beyond_on_delay_s_max']} s (goal p95 <= 1 s)")
-    return 0 if found else 1
+        return
+    print(f"{head}; beyond on_delay ({args.on_delay:g} s): p50 {result['beyond_on_delay_s_p50']} s, "
+          f"p95 {result['beyond_on_delay_s_p95']} s, max {result['beyond_on_delay_s_max']} s (goal p95 <= 1 s)")
