@@ -70,16 +70,14 @@ def raw_conditions(vision: Observation | None, audio: Observation | None, *, con
     }
 
 
-def condition_onsets(vision: Observation | None) -> dict[str, float]:
-    """When the evidence for each vision condition that is raw True began (the smoothers' ``since``)."""
+def condition_onsets(vision: Observation | None, raw: dict[str, bool | None]) -> dict[str, float]:
+    """When the evidence began for each vision condition that ``raw`` (:func:`raw_conditions`) says is True: the
+    smoother's ``since`` of the face state or posture it comes from."""
     if vision is None:
         return {}
-    onsets = {}
-    if vision.face_state == "covered" and vision.face_state_since is not None:
-        onsets["face_covered"] = vision.face_state_since
-    if vision.posture in ("prone", "standing") and vision.posture_since is not None:
-        onsets[vision.posture] = vision.posture_since
-    return onsets
+    since = {"face_covered": vision.face_state_since, "prone": vision.posture_since,
+             "standing": vision.posture_since}
+    return {condition: t for condition, t in since.items() if raw.get(condition) and t is not None}
 
 
 class CameraStep:
@@ -106,7 +104,7 @@ class CameraStep:
         vision = observed.vision if _fresh(observed.vision_at, now, timeout) else None
         audio = observed.audio if _fresh(observed.audio_at, now, timeout) else None
         raw = raw_conditions(vision, audio, connected=health.connected, stalled=stalled)
-        result = self.rules.update(raw, now, condition_onsets(vision))
+        result = self.rules.update(raw, now, condition_onsets(vision, raw))
         frame_time = observed.frame_time if observed.frame_time is not None else observed.vision_at
         merged = (observed.vision or Observation()).merged_with(observed.audio or Observation())
         state = build_state(camera=self.camera, name=self.name, now=now, frame_time=frame_time, pts=observed.pts,
