@@ -73,6 +73,8 @@ def add_posture_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crib-scale", action="store_true",
                         help="presence: add crib-scale copies of the posture photos and empty beds, seen where the "
                              "baby finder points (see models/posture/MODEL_CARD.md)")
+    parser.add_argument("--ir", action="store_true",
+                        help="presence: train on every row again as a night-vision look-alike (same label and split)")
     parser.add_argument("--presence-only", action="store_true",
                         help="refit only the presence model (presence.json and its part of metrics.json)")
     parser.add_argument("--crop", choices=("box", "whole", "val"), default="box",
@@ -89,6 +91,9 @@ def add_posture_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_face_state_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, help="shared data folder (default ../shared/data)")
+    parser.add_argument("--crib-scale", action="store_true",
+                        help="also train on the photos pasted small into empty beds (crib-camera scale), cropped as "
+                             "the pipeline does")
     parser.add_argument("--out", type=Path, help="where the model files go (models/face_state)")
     parser.add_argument("--seed", type=int, help="split and composite seed")
     parser.add_argument("--cache", type=Path, default=None,

@@ -100,9 +100,10 @@ def write_manifests(frames: Sequence[CribFrame], out_dir: Path) -> list[Path]:
 
 
 def predict(frames: Sequence[CribFrame], face_detector: str = "yunet", progress: bool = True,
-            posture_models: Path | None = None) -> list[Prediction]:
+            posture_models: Path | None = None, models: Path | None = None) -> list[Prediction]:
     """The vision pipeline on every frame, as a live frame (one frame, no smoothing). ``posture_models``: a
-    folder with posture.npz, side.json and presence.json (``babymon train posture --out``) instead of the shipped."""
+    folder with posture.npz, side.json and presence.json (``babymon train posture --out``) instead of the shipped;
+    ``models``: a heads folder with those and face_state.npz (as ``vision.models`` and ``babymon eval --models``)."""
     import cv2
     from tqdm import tqdm
 
@@ -116,7 +117,8 @@ def predict(frames: Sequence[CribFrame], face_detector: str = "yunet", progress:
 
         locator = BabyLocator(presence=PresenceModel.load(posture_models / "presence.json"))
         posture = PostureClassifier(model_dir=posture_models)
-    pipeline = VisionPipeline(locator=locator, posture=posture, face_detector=build_face_detector(face_detector))
+    pipeline = VisionPipeline(locator=locator, posture=posture, face_detector=build_face_detector(face_detector),
+                              models=models)
     out = []
     for frame in tqdm(frames, desc="crib_cam", unit="frame", disable=not progress):
         image = cv2.imread(str(frame.path), cv2.IMREAD_COLOR)
@@ -233,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--detector", choices=("yunet", "retinaface"), default="yunet")
     r.add_argument("--json", action="store_true", help="print the report as JSON")
     r.add_argument("--posture-models", type=Path, help="a posture model folder (default: the shipped models/posture)")
+    r.add_argument("--models", type=Path,
+                   help="a heads folder (posture.npz, side.json, presence.json, face_state.npz), as `babymon eval --models`")
     r.add_argument("--predictions", type=Path, help="also write each frame's prediction to this CSV")
     args = parser.parse_args(argv)
     frames = read_frames(args.data)
@@ -240,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in write_manifests(frames, args.out_dir):
             print(path)
         return 0
-    predictions = predict(frames, args.detector, progress=sys.stderr.isatty(), posture_models=args.posture_models)
+    predictions = predict(frames, args.detector, progress=sys.stderr.isatty(), posture_models=args.posture_models,
+                          models=args.models)
     if args.predictions:
         write_predictions(args.predictions, frames, predictions)
     result = report(frames, predictions)

@@ -8,6 +8,8 @@ camera sees it (``finder_train.crib_frame_look``: rails, infrared, blur, JPEG). 
 
     python -m babymon_lab.vision.crib_scale manifest OUT_DIR      # OUT_DIR/crib_scale_posture.csv + the frames
     babymon eval posture --manifest OUT_DIR/crib_scale_posture.csv --json
+    python -m babymon_lab.vision.crib_scale face-manifest OUT_DIR # OUT_DIR/crib_scale_face_state.csv + the frames
+    babymon eval face_state --manifest OUT_DIR/crib_scale_face_state.csv --json
     python -m babymon_lab.vision.crib_scale compare OUT_DIR/crib_scale_posture.csv [--manifest OTHER.csv ...]
         # the vision path with and without the baby finder, same run: accuracy, macro-F1, no-baby share, ms
 
@@ -80,6 +82,60 @@ def write_manifest(out_dir: Path, data: Path = DEFAULT_DATA, work: Path | None =
     return manifest
 
 
+def write_face_state_manifest(out_dir: Path, data: Path = DEFAULT_DATA, work: Path | None = None) -> Path:
+    """Crib-scale copies of the **held-out** face-state test images (``face_state_data`` test split: clear photos
+    with their pacifier and covered composites, face-down photos, the real pacifier and hand-over-mouth photos),
+    each pasted whole at 2–15 % of a test-split empty bed at a random quarter turn or mirrored (a baby seen from
+    above lies any way round) and seen through the crib-camera look. Labels are the images' own."""
+    import cv2
+
+    from babymon_lab.vision.face_state_data import build_manifest
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    occlusion = build_manifest(data, out_dir / "occlusion", "test", progress=False)
+    beds = CribBeds(data, "test", work)
+    pick = np.random.default_rng(SEED + 2)
+    rows = []
+    with occlusion.open(newline="") as f:
+        for i, row in enumerate(csv.DictReader(f)):
+            image = cv2.imread(str(occlusion.parent / row["path"]), cv2.IMREAD_COLOR)
+            frame = whole_at_crib_scale(image, beds.pick(pick), np.random.default_rng([SEED + 2, i]),
+                                        np.random.default_rng([SEED + 3, i]))
+            name = f"{i:04d}_{row['label']}.jpg"
+            cv2.imwrite(str(out_dir / name), frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
+            rows.append((name, row["label"], row["occluder"]))
+    manifest = out_dir / "crib_scale_face_state.csv"
+    with manifest.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "label", "occluder"])
+        writer.writerows(rows)
+    return manifest
+
+
+class CribBeds:
+    """The finder's empty beds and background strips of one split (``finder_train.split_of``), camera-sized, to
+    paste babies on; read once, on first use."""
+
+    def __init__(self, data: Path, split: str, work: Path | None = None):
+        self.data, self.split, self.work = data, split, work
+        self._beds: list | None = None
+
+    def pick(self, rng: np.random.Generator) -> np.ndarray:
+        import tempfile
+
+        if self._beds is None:
+            work = self.work or Path(tempfile.gettempdir()) / "babymon-finder"
+            self._beds = [e for e in empty_beds(self.data, work) if split_of(e.group) == self.split]
+        return _camera_sized(read_item(self._beds[int(rng.integers(len(self._beds)))]))
+
+
+def whole_at_crib_scale(image: np.ndarray, bed: np.ndarray, turn_rng, look_rng: np.random.Generator) -> np.ndarray:
+    """``image`` pasted whole onto ``bed`` at 2–15 % of its area (turned and mirrored by ``turn_rng``:
+    ``finder_train.composite``) and seen through the crib-camera look (``finder_train.crib_frame_look``)."""
+    frame, _ = composite(image, (0, 0, image.shape[1], image.shape[0]), bed, turn_rng)
+    return crib_frame_look(frame, look_rng)
+
+
 @dataclass(frozen=True)
 class PresenceFrame:
     """A crib-scale frame for the presence model: where the locator looks at run time (the finder's focus, in
@@ -142,9 +198,7 @@ def crib_copy(photo, bed: np.ndarray, turn_rng: np.random.Generator, look_rng: n
     import cv2
 
     image = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
-    frame, _ = composite(image, (0, 0, image.shape[1], image.shape[0]), bed,
-                         _NoTurn(turn_rng) if photo.label in UPRIGHT else turn_rng)
-    return crib_frame_look(frame, look_rng)
+    return whole_at_crib_scale(image, bed, _NoTurn(turn_rng) if photo.label in UPRIGHT else turn_rng, look_rng)
 
 
 def _camera_sized(bed: np.ndarray, side: int = 480) -> np.ndarray:
@@ -191,11 +245,17 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("manifest", help="write the crib-scale frames and their manifest")
     m.add_argument("out_dir", type=Path)
     m.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    fm = sub.add_parser("face-manifest", help="write crib-scale copies of the held-out face-state images and their manifest")
+    fm.add_argument("out_dir", type=Path)
+    fm.add_argument("--data", type=Path, default=DEFAULT_DATA)
     c = sub.add_parser("compare", help="the vision path with and without the baby finder, same run")
     c.add_argument("manifests", type=Path, nargs="+")
     args = parser.parse_args(argv)
     if args.command == "manifest":
         print(write_manifest(args.out_dir, args.data))
+        return 0
+    if args.command == "face-manifest":
+        print(write_face_state_manifest(args.out_dir, args.data))
         return 0
     print("| manifest | finder | frames | accuracy | macro-F1 | read no baby | ms per frame |")
     print("|---|---|---|---|---|---|---|")

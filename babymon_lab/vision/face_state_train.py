@@ -69,6 +69,7 @@ class CropSpec:
     turns: int  # quarter turns, or -1 for "random half of the time"
     gray: bool | None  # None: random (30 %)
     pipeline: bool = False  # crop as the running pipeline does: detected face, else the pose head box
+    crib: bool = False  # pipeline crop of the image pasted at crib scale (babymon_lab.vision.crib_scale)
 
 
 def augment_crop(image: np.ndarray, box: tuple[float, float, float, float] | None, rng: np.random.Generator,
@@ -104,6 +105,8 @@ def spec_seed(spec: CropSpec, seed: int) -> list[int]:
     key = f"{spec.photo.path.name}|{spec.label}|{spec.variant}|{spec.jitter}|{spec.turns}|{spec.gray}"
     if spec.pipeline:
         key += "|pipeline"
+    if spec.crib:
+        key += "|crib"
     return [seed, int.from_bytes(hashlib.sha1(key.encode()).digest()[:4], "big")]
 
 
@@ -134,8 +137,9 @@ class PipelineCropper:
 
 
 def embed_specs(specs: list[CropSpec], seed: int, cache: Path, name: str, embedder,
-                cropper: PipelineCropper | None = None) -> np.ndarray:
-    """Embeddings of the specs' crops, cached in ``cache/<name>.npy`` (keyed by the spec list)."""
+                cropper: PipelineCropper | None = None, beds=None) -> np.ndarray:
+    """Embeddings of the specs' crops, cached in ``cache/<name>.npy`` (keyed by the spec list). ``beds``
+    (``crib_scale.CribBeds``): where crib-scale specs are pasted."""
     import cv2
     from tqdm import tqdm
 
@@ -154,7 +158,12 @@ def embed_specs(specs: list[CropSpec], seed: int, cache: Path, name: str, embedd
                 image, _ = render(spec.photo, spec.label, seed, spec.variant)
             last = (spec.photo.path, spec.label, spec.variant)
         rng = np.random.default_rng(spec_seed(spec, seed))
-        if spec.pipeline:
+        if spec.crib:  # the crib-camera look includes its own infrared share
+            from babymon_lab.vision.crib_scale import whole_at_crib_scale
+
+            assert cropper is not None and beds is not None
+            crop = cropper.crop(whole_at_crib_scale(image, beds.pick(rng), rng, rng))
+        elif spec.pipeline:
             assert cropper is not None
             gray = spec.gray if spec.gray is not None else bool(rng.random() < 0.3)
             crop = cropper.crop(ir_like(image) if gray else image)
@@ -198,6 +207,13 @@ def pipeline_specs(base: list[Photo], down: list[Photo], gray: bool | None, ever
     photos = down if every else one_per_group(down)
     specs += [CropSpec(photo, photo.label, 0, False, 0, gray, pipeline=True) for photo in photos]
     return specs
+
+
+def crib_specs(base: list[Photo], down: list[Photo], every: bool = False) -> list[CropSpec]:
+    """:func:`pipeline_specs`, each image first pasted whole at crib scale on an empty bed (2–15 % of the frame,
+    any quarter turn, crib rails, infrared, blur, JPEG: ``crib_scale.whole_at_crib_scale``)."""
+    return [CropSpec(s.photo, s.label, s.variant, False, 0, False, pipeline=True, crib=True)
+            for s in pipeline_specs(base, down, False, every)]
 
 
 # -------------------------------------------------------------------------------------------- fitting
@@ -300,16 +316,28 @@ def train_command(args) -> int:
         "test_jittered": eval_specs(part(base, "test"), part(down, "test"), jitter=True, gray=False),
         "test_ir_gray": eval_specs(part(base, "test"), part(down, "test"), jitter=False, gray=True),
         "test_pipeline": pipeline_specs(part(base, "test"), part(down, "test"), gray=False),
+        "test_crib_scale": crib_specs(part(base, "test"), part(down, "test")),
         "real_checked_by_eye": [CropSpec(p, p.label, 0, False, 0, False) for p in real],
     }
+    from babymon_lab.vision.crib_scale import CribBeds
+
+    train_beds, test_beds = CribBeds(args.data, "train"), CribBeds(args.data, "test")
     fit_pipe = pipeline_specs(part(base, "fit"), part(down, "fit"), None, every=True)
-    x_fit = np.vstack([embed_specs(fit_specs, seed, cache, "fit", embedder),
-                       embed_specs(fit_pipe, seed, cache, "fit_pipeline", embedder, cropper)])
-    y_fit = np.concatenate([labels_of(fit_specs), labels_of(fit_pipe)])
+    fit_parts = [(fit_specs, "fit", None), (fit_pipe, "fit_pipeline", cropper)]
     val_pipe = pipeline_specs(part(base, "val"), part(down, "val"), None)
-    x_val = np.vstack([embed_specs(val_specs, seed, cache, "val", embedder),
-                       embed_specs(val_pipe, seed, cache, "val_pipeline", embedder, cropper)])
-    y_val = np.concatenate([labels_of(val_specs), labels_of(val_pipe)])
+    val_parts = [(val_specs, "val", None), (val_pipe, "val_pipeline", cropper)]
+    if args.crib_scale:  # the same photos pasted small into empty beds, cropped as the pipeline does
+        fit_parts.append((crib_specs(part(base, "fit"), part(down, "fit"), every=True), "fit_crib", cropper))
+        val_parts.append((crib_specs(part(base, "val"), part(down, "val")), "val_crib", cropper))
+    x_fit = np.vstack([embed_specs(specs, seed, cache, name, embedder, crops, train_beds)
+                       for specs, name, crops in fit_parts])
+    y_fit = np.concatenate([labels_of(specs) for specs, _, _ in fit_parts])
+    x_val = np.vstack([embed_specs(specs, seed, cache, name, embedder, crops, train_beds)
+                       for specs, name, crops in val_parts])
+    y_val = np.concatenate([labels_of(specs) for specs, _, _ in val_parts])
+    # the covered bias is chosen on the close-up validation crops only (its target was set there); at crib scale
+    # a face the detector misses leaves the head nothing to tell covered from clear by (models/face_state/MODEL_CARD.md)
+    close_up = np.concatenate([np.full(len(specs), name != "val_crib") for specs, name, _ in val_parts])
 
     choices = []
     for c in C_GRID:
@@ -319,7 +347,7 @@ def train_command(args) -> int:
     best_c = max(choices)[1]
     # refit on fit + val with the chosen C; the bias comes from the val-only model's validation scores
     head_fit = fit_logistic(x_fit, y_fit, best_c, seed)
-    covered_bias = choose_covered_bias(head_fit, x_val, y_val)
+    covered_bias = choose_covered_bias(head_fit, x_val[close_up], y_val[close_up])
     head = with_bias(fit_logistic(np.vstack([x_fit, x_val]), np.concatenate([y_fit, y_val]), best_c, seed),
                      covered_bias)
     print(f"chosen C={best_c}, covered bias {covered_bias:+.2f}")
@@ -332,6 +360,7 @@ def train_command(args) -> int:
 
     metrics: dict = {
         "classes": list(FACE_CLASSES), "seed": seed, "C": best_c, "covered_bias": covered_bias,
+        "crib_scale_training": bool(args.crib_scale),
         "validation": report(with_bias(head_fit, covered_bias), x_val, y_val),
         "counts": {"fit_crops": len(y_fit), "val_crops": len(y_val),
                    "fit_base_faces": len(part(base, "fit")), "mask_photos": len(masks),
@@ -339,7 +368,7 @@ def train_command(args) -> int:
                    "test_groups_face_down": len(one_per_group(part(down, "test")))},
     }
     for name, specs in test_sets.items():
-        x, y = embed_specs(specs, seed, cache, name, embedder, cropper), labels_of(specs)
+        x, y = embed_specs(specs, seed, cache, name, embedder, cropper, test_beds), labels_of(specs)
         metrics[name] = report(head, x, y)
         if name == "real_checked_by_eye":
             predicted = head.probabilities(x).argmax(axis=1)

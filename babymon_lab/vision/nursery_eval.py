@@ -158,6 +158,43 @@ def danger_changes(results: list[dict]) -> dict:
     return out
 
 
+def empty_crib_curve(shipped, samples, frames: list[LabelledFrame], draws: int = 10, babies: int = 5,
+                     seed: int = 0) -> dict[int, dict[str, float]]:
+    """One scene with empty-crib frames (``frames``): ``k`` empty frames and ``babies`` baby frames labelled at
+    random (``draws`` times), the heads refitted on them, and the other frames scored: the share of the other
+    empty frames read "no baby", how many of them read ``covered`` (mean per draw), and the share of the other
+    baby frames read "no baby". ``k`` = 0 is the shipped heads on every frame."""
+    import random
+
+    from babymon.nursery.features import predict
+
+    empty = [f for f in frames if f.label.posture == "no_baby" or f.label.face_state == "no_baby"]
+    baby = [f for f in frames if f not in empty]
+
+    def scored(heads, test: list[LabelledFrame]) -> tuple[float, int]:
+        answers = [predict(heads, f.features) for f in test]
+        return (sum(a.posture == "no_baby" for a in answers) / len(test) if test else 0.0,
+                sum(a.face_state == "covered" for a in answers))
+
+    shipped_empty, shipped_covered = scored(shipped, empty)
+    out = {0: {"empty_no_baby": shipped_empty, "empty_covered": float(shipped_covered),
+               "baby_no_baby": scored(shipped, baby)[0], "empty_scored": len(empty)}}
+    rng = random.Random(seed)
+    for k in range(1, len(empty) - 1):
+        rows = []
+        for _ in range(draws):
+            fit = rng.sample(empty, k) + rng.sample(baby, min(babies, len(baby)))
+            heads = refit(shipped, samples, fit, NURSERY_SHARE)
+            no_baby, covered = scored(heads, [f for f in empty if f not in fit])
+            rows.append((no_baby, covered, scored(heads, [f for f in baby if f not in fit])[0]))
+        mean = np.mean(rows, axis=0)
+        out[k] = {"empty_no_baby": float(mean[0]), "empty_covered": float(mean[1]), "baby_no_baby": float(mean[2]),
+                  "empty_scored": len(empty) - k}
+        if k >= 3:
+            break
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     parser = argparse.ArgumentParser(prog="python -m babymon_lab.vision.nursery_eval")
@@ -233,6 +270,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{result['sample_only']['posture']['accuracy']:.3f}), face state accuracy "
               f"{result['shipped']['face_state']['accuracy']:.3f} → {result['refitted']['face_state']['accuracy']:.3f}"
               f" (sample alone {result['sample_only']['face_state']['accuracy']:.3f})")
+    print("\nan empty bassinet (the crib_cam photo series with empty frames): k empty + 5 baby frames labelled at "
+          "random, 10 draws, the rest scored:")
+    out["empty_crib"] = {}
+    for group, frames in crib.items():
+        if not any(f.label.posture == "no_baby" for f in frames):
+            continue
+        out["empty_crib"][group] = curve = empty_crib_curve(shipped, samples, frames)
+        for k, c in curve.items():
+            print(f"  {group:26s} k={k} other empty frames read no baby {c['empty_no_baby']:.2f}, covered "
+                  f"{c['empty_covered']:.1f} of {c['empty_scored']}; other babies read no baby {c['baby_no_baby']:.2f}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1) + "\n")
     return 0

@@ -494,6 +494,7 @@ def presence_experiment(args, cache, log, keep: dict | None = None) -> tuple[dic
     records = presence_records([(it.path, it.crop) for it in items], cache)
     kp = [presence_features(r.chosen.scores) for r, _ in records]
     emb = [e for _, e in records]
+    origins = [(it.path, it.crop) for it in items]  # each row's image, for the IR look-alikes (--ir)
     sources = [it.source for it in items]
     y = [int(it.present) for it in items]
     split = [presence_split(it.group, args.seed) for it in items]
@@ -506,6 +507,7 @@ def presence_experiment(args, cache, log, keep: dict | None = None) -> tuple[dic
         for im, f in zip(rows, features, strict=True):
             kp.append(presence_features(f.record.chosen.scores))
             emb.append(f.crop)
+            origins.append((im.path, None))
             sources.append(f"infant_posture {im.label}")
             y.append(1)
             split.append("train" if name == "train" else "test")
@@ -517,10 +519,24 @@ def presence_experiment(args, cache, log, keep: dict | None = None) -> tuple[dic
                                            strict=True):
             kp.append(presence_features(record.chosen.scores))
             emb.append(embedding)
+            origins.append((it.path, None))
             sources.append(it.source)
             y.append(0)
             split.append("train" if name == "train" else "test")
             groups.append(it.group)
+    if getattr(args, "ir", False):
+        # Every row again as a night-vision look-alike, same label, split and group: nurseries are watched in IR
+        # at night, and every photo here is in colour (the posture heads train on such copies too).
+        copies = ir_copies_of([path for path, _ in origins], (args.cache or DEFAULT_CACHE) / "presence_ir", args.seed)
+        ir_records = presence_records([(copy, crop) for copy, (_, crop) in zip(copies, origins, strict=True)], cache,
+                                      desc="presence features, IR look-alikes")
+        for row, (record, embedding) in enumerate(list(ir_records)):
+            kp.append(presence_features(record.chosen.scores))
+            emb.append(embedding)
+            sources.append(f"{sources[row]} (IR look-alike)")
+            y.append(y[row])
+            split.append(split[row])
+            groups.append(groups[row])
     if getattr(args, "crib_scale", False):
         # Crib-scale copies of the posture photos and empty beds, seen where the locator looks at run time (the
         # finder's focus): small babies the presence head otherwise calls "no baby" (babymon_lab.vision.crib_scale).
@@ -665,6 +681,28 @@ def ir_copies(paths: list[Path], folder: Path, seed: int) -> list[Path]:
     from babymon_lab.vision.face_state_data import file_seed
 
     return derived_copies(paths, folder, lambda path, image: ir_like(image, np.random.default_rng([seed, file_seed(path)])))
+
+
+def ir_copies_of(paths: list[Path], folder: Path, seed: int) -> list[Path]:
+    """Night-vision look-alikes as :func:`ir_copies` makes them, named by a hash of each source's full path (the
+    presence set draws from several datasets whose files share folder and file names); a path listed twice is
+    written once."""
+    import hashlib
+
+    import cv2
+
+    from babymon.vision.crops import ir_like
+    from babymon_lab.vision.face_state_data import file_seed
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for path in paths:
+        target = folder / f"{hashlib.sha1(str(path).encode()).hexdigest()[:16]}_{path.name}"
+        if not target.is_file():
+            image = ir_like(cv2.imread(str(path)), np.random.default_rng([seed, file_seed(path)]))
+            cv2.imwrite(str(target), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        out.append(target)
+    return out
 
 
 def crib_camera_look(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
