@@ -605,6 +605,11 @@ def presence_experiment(args, cache, log, keep: dict | None = None) -> tuple[dic
             log(f"      {source:34s} {json.dumps(numbers)}")
     shipped = min(results, key=lambda k: results[k]["out_of_fold_train_false_alarm_rate"])  # same recall target
     log(f"  presence shipped: {shipped}")
+    before = shipped_presence_rates(np.hstack([kp_a, emb_a]), y_a, sources_a, ~train)
+    if before:
+        log("  the presence model in models/posture on the same held-out rows (before):")
+        for source, numbers in before.items():
+            log(f"      {source:34s} {json.dumps(numbers)}")
     if keep is not None:
         keep["presence"] = (candidates[shipped][0][train], y_a[train], candidates[shipped][1])
     summary = {"approaches": results, "shipped": shipped, "recall_target_on_train": PRESENCE_RECALL_TARGET,
@@ -612,6 +617,25 @@ def presence_experiment(args, cache, log, keep: dict | None = None) -> tuple[dic
                "boxes": box_numbers(items, [r for r, _ in records], args.seed)}
     log(f"  boxes: {json.dumps({k: round(v, 3) for k, v in summary['boxes'].items()})}")
     return summary, models[shipped]
+
+
+def shipped_presence_rates(x: np.ndarray, y: np.ndarray, sources: np.ndarray, held_out: np.ndarray) -> dict:
+    """The committed presence model (``models/posture/presence.json``) on the held-out rows, per source, at its own
+    threshold: the "before" of a retraining, on exactly the rows the new model is scored on. {} without one."""
+    from babymon.vision.pose import PRESENCE_FILE, PresenceModel
+
+    if not PRESENCE_FILE.is_file():
+        return {}
+    model = PresenceModel.load(PRESENCE_FILE)
+    if not model.uses_embedding or len(model.weights) != x.shape[1]:
+        return {}
+    p = 1 / (1 + np.exp(-np.clip(x @ model.weights + model.bias, -50, 50)))
+    out = {}
+    for source in sorted(set(sources[held_out])):
+        mask = held_out & (sources == source)
+        key = "recall" if bool(y[mask].all()) else "false_alarm_rate"
+        out[source] = {"n": int(mask.sum()), key: float(np.mean(p[mask] >= model.threshold))}
+    return out
 
 
 def box_numbers(items, records, seed: int) -> dict:
