@@ -27,7 +27,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +143,8 @@ def embed_specs(specs: list[CropSpec], seed: int, cache: Path, name: str, embedd
     import cv2
     from tqdm import tqdm
 
+    from babymon_lab.vision.crib_scale import whole_at_crib_scale
+
     key = hashlib.sha1(("|".join(str(spec_seed(s, seed)) for s in specs) + CACHE_VERSION).encode()).hexdigest()[:16]
     target = cache / f"{name}_{key}.npy"
     if target.is_file():
@@ -159,8 +161,6 @@ def embed_specs(specs: list[CropSpec], seed: int, cache: Path, name: str, embedd
             last = (spec.photo.path, spec.label, spec.variant)
         rng = np.random.default_rng(spec_seed(spec, seed))
         if spec.crib:  # the crib-camera look includes its own infrared share
-            from babymon_lab.vision.crib_scale import whole_at_crib_scale
-
             assert cropper is not None and beds is not None
             crop = cropper.crop(whole_at_crib_scale(image, beds.pick(rng), rng, rng))
         elif spec.pipeline:
@@ -212,8 +212,7 @@ def pipeline_specs(base: list[Photo], down: list[Photo], gray: bool | None, ever
 def crib_specs(base: list[Photo], down: list[Photo], every: bool = False) -> list[CropSpec]:
     """:func:`pipeline_specs`, each image first pasted whole at crib scale on an empty bed (2–15 % of the frame,
     any quarter turn, crib rails, infrared, blur, JPEG: ``crib_scale.whole_at_crib_scale``)."""
-    return [CropSpec(s.photo, s.label, s.variant, False, 0, False, pipeline=True, crib=True)
-            for s in pipeline_specs(base, down, False, every)]
+    return [replace(spec, crib=True) for spec in pipeline_specs(base, down, False, every)]
 
 
 # -------------------------------------------------------------------------------------------- fitting

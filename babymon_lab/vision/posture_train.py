@@ -527,7 +527,8 @@ def presence_experiment(args, cache, log, keep: dict | None = None) -> tuple[dic
     if getattr(args, "ir", False):
         # Every row again as a night-vision look-alike, same label, split and group: nurseries are watched in IR
         # at night, and every photo here is in colour (the posture heads train on such copies too).
-        copies = ir_copies_of([path for path, _ in origins], (args.cache or DEFAULT_CACHE) / "presence_ir", args.seed)
+        copies = ir_copies([path for path, _ in origins], (args.cache or DEFAULT_CACHE) / "presence_ir", args.seed,
+                           name=by_full_path)
         ir_records = presence_records([(copy, crop) for copy, (_, crop) in zip(copies, origins, strict=True)], cache,
                                       desc="presence features, IR look-alikes")
         for row, (record, embedding) in enumerate(list(ir_records)):
@@ -584,14 +585,7 @@ def presence_experiment(args, cache, log, keep: dict | None = None) -> tuple[dic
         train_pos = np.sort(oof[y_a[train] == 1])
         threshold = float(train_pos[int(np.floor((1 - PRESENCE_RECALL_TARGET) * len(train_pos)))])
         threshold = min(threshold, 0.5)
-        per_source = {}
-        for source in sorted(set(sources)):
-            mask = (~train) & (sources_a == source)
-            if not mask.any():
-                continue
-            positive = bool(y_a[mask].all())
-            rate = float(np.mean(p[mask] >= threshold))
-            per_source[source] = {"n": int(mask.sum()), "recall" if positive else "false_alarm_rate": rate}
+        per_source = rates_by_source(p, threshold, y_a, sources_a, ~train)
         oof_false_alarm = float(np.mean(oof[y_a[train] == 0] >= threshold))
         test = ~train
         recall = float(np.mean(p[test & (y_a == 1)] >= threshold))
@@ -619,6 +613,17 @@ def presence_experiment(args, cache, log, keep: dict | None = None) -> tuple[dic
     return summary, models[shipped]
 
 
+def rates_by_source(p: np.ndarray, threshold: float, y: np.ndarray, sources: np.ndarray, rows: np.ndarray) -> dict:
+    """Per source among ``rows``: its size and the share of scores ``p`` at or above ``threshold`` (recall for a
+    source of babies, false-alarm rate for one without)."""
+    out = {}
+    for source in sorted(set(sources[rows])):
+        mask = rows & (sources == source)
+        key = "recall" if bool(y[mask].all()) else "false_alarm_rate"
+        out[source] = {"n": int(mask.sum()), key: float(np.mean(p[mask] >= threshold))}
+    return out
+
+
 def shipped_presence_rates(x: np.ndarray, y: np.ndarray, sources: np.ndarray, held_out: np.ndarray) -> dict:
     """The committed presence model (``models/posture/presence.json``) on the held-out rows, per source, at its own
     threshold: the "before" of a retraining, on exactly the rows the new model is scored on. {} without one."""
@@ -630,12 +635,7 @@ def shipped_presence_rates(x: np.ndarray, y: np.ndarray, sources: np.ndarray, he
     if not model.uses_embedding or len(model.weights) != x.shape[1]:
         return {}
     p = 1 / (1 + np.exp(-np.clip(x @ model.weights + model.bias, -50, 50)))
-    out = {}
-    for source in sorted(set(sources[held_out])):
-        mask = held_out & (sources == source)
-        key = "recall" if bool(y[mask].all()) else "false_alarm_rate"
-        out[source] = {"n": int(mask.sum()), key: float(np.mean(p[mask] >= model.threshold))}
-    return out
+    return rates_by_source(p, model.threshold, y, sources, held_out)
 
 
 def box_numbers(items, records, seed: int) -> dict:
@@ -684,49 +684,37 @@ def predict_cached(model, side, feats) -> list[str]:
     return out
 
 
-def derived_copies(paths: list[Path], folder: Path, make) -> list[Path]:
+def derived_copies(paths: list[Path], folder: Path, make, name=None) -> list[Path]:
     """``make(path, image)`` of each image, written once to ``folder`` (a temp folder, never the repository)
-    as JPEG and reused by later runs; returns the copies' paths."""
+    as JPEG and reused by later runs; returns the copies' paths. ``name(path)``: the copy's file name (default
+    ``<folder of the image>_<file name>``); a path listed twice is written once."""
     import cv2
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for path in paths:
-        target = folder / f"{path.parent.name}_{path.name}"
+        target = folder / (name(path) if name else f"{path.parent.name}_{path.name}")
         if not target.is_file():
             cv2.imwrite(str(target), make(path, cv2.imread(str(path))), [cv2.IMWRITE_JPEG_QUALITY, 95])
         out.append(target)
     return out
 
 
-def ir_copies(paths: list[Path], folder: Path, seed: int) -> list[Path]:
-    """Night-vision look-alikes (``crops.ir_like`` with contrast, brightness and noise drawn per file)."""
-    from babymon.vision.crops import ir_like
-    from babymon_lab.vision.face_state_data import file_seed
-
-    return derived_copies(paths, folder, lambda path, image: ir_like(image, np.random.default_rng([seed, file_seed(path)])))
-
-
-def ir_copies_of(paths: list[Path], folder: Path, seed: int) -> list[Path]:
-    """Night-vision look-alikes as :func:`ir_copies` makes them, named by a hash of each source's full path (the
-    presence set draws from several datasets whose files share folder and file names); a path listed twice is
-    written once."""
+def by_full_path(path: Path) -> str:
+    """A copy's file name that stays unique across datasets whose files share folder and file names."""
     import hashlib
 
-    import cv2
+    return f"{hashlib.sha1(str(path).encode()).hexdigest()[:16]}_{path.name}"
 
+
+def ir_copies(paths: list[Path], folder: Path, seed: int, name=None) -> list[Path]:
+    """Night-vision look-alikes (``crops.ir_like`` with contrast, brightness and noise drawn per file); ``name``
+    as in :func:`derived_copies`."""
     from babymon.vision.crops import ir_like
     from babymon_lab.vision.face_state_data import file_seed
 
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for path in paths:
-        target = folder / f"{hashlib.sha1(str(path).encode()).hexdigest()[:16]}_{path.name}"
-        if not target.is_file():
-            image = ir_like(cv2.imread(str(path)), np.random.default_rng([seed, file_seed(path)]))
-            cv2.imwrite(str(target), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-        out.append(target)
-    return out
+    return derived_copies(paths, folder, lambda path, image: ir_like(image, np.random.default_rng([seed, file_seed(path)])),
+                          name)
 
 
 def crib_camera_look(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
