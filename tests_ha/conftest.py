@@ -121,6 +121,24 @@ async def loaded_entry(hass: HomeAssistant, mqtt_mock, payloads) -> MockConfigEn
     return entry
 
 
+class TokenGuardedApi:
+    """A stand-in for the daemon's HTTP API that, like the daemon, answers 401 unless the request carries
+    ``Authorization: Bearer <token>`` (no token set: every request passes); records every Authorization header."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
+        self.authorizations: list[str | None] = []
+
+    def refused(self, request):
+        """The 401 answer when ``request`` lacks the token, else None."""
+        from aiohttp import web
+
+        self.authorizations.append(request.headers.get("Authorization"))
+        if self.token is None or request.headers.get("Authorization") == f"Bearer {self.token}":
+            return None
+        return web.json_response({"error": "a valid token is required"}, status=401)
+
+
 @asynccontextmanager
 async def loopback_server(app) -> AsyncIterator[str]:
     """``app`` (an aiohttp web.Application standing in for the daemon's HTTP API) served on 127.0.0.1 → its URL."""

@@ -16,32 +16,24 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 
-from .conftest import CAMERA, loopback_server
+from .conftest import CAMERA, TokenGuardedApi, loopback_server
 
 JPEG = b"\xff\xd8\xff\xe0" + b"live picture" * 50 + b"\xff\xd9"
 TOKEN = "a-token-of-twenty-chars"
 BOUNDARY = "babymonframe"
 
 
-class DaemonApi:
+class DaemonApi(TokenGuardedApi):
     """The daemon's two camera routes on a real loopback server; records the Authorization headers it saw."""
 
-    def __init__(self, token: str | None = None) -> None:
-        self.token = token
-        self.authorizations: list[str | None] = []
-
-    def _allowed(self, request: web.Request) -> bool:
-        self.authorizations.append(request.headers.get("Authorization"))
-        return self.token is None or request.headers.get("Authorization") == f"Bearer {self.token}"
-
     async def snapshot(self, request: web.Request) -> web.Response:
-        if not self._allowed(request):
-            return web.json_response({"error": "a valid token is required"}, status=401)
+        if (refusal := self.refused(request)) is not None:
+            return refusal
         return web.Response(body=JPEG, content_type="image/jpeg")
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
-        if not self._allowed(request):
-            return web.json_response({"error": "a valid token is required"}, status=401)
+        if (refusal := self.refused(request)) is not None:
+            return refusal
         response = web.StreamResponse(headers={"Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}"})
         await response.prepare(request)
         for _ in range(2):

@@ -20,7 +20,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
-from .conftest import CAMERA, loopback_server
+from .conftest import CAMERA, TokenGuardedApi, loopback_server
 
 JPEG = b"\xff\xd8\xff\xe0" + b"alert picture" * 40 + b"\xff\xd9"
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"clip" * 100
@@ -34,29 +34,26 @@ def event(n: int, kind: str, when, snapshot: bool = True, clip: bool = False) ->
             "clip_url": f"/api/events/{event_id}/clip.mp4" if clip else None}
 
 
-class EvidenceApi:
+class EvidenceApi(TokenGuardedApi):
+    """The daemon's evidence routes (event list, snapshots and clips) on a real loopback server."""
+
     def __init__(self) -> None:
-        self.token: str | None = None
+        super().__init__()
         night = dt_util.now().replace(hour=3, minute=10, second=0, microsecond=0) - timedelta(days=1)
         self.events = [event(1, "face_covered_started", night, clip=True),
                        event(2, "prone_started", night + timedelta(minutes=20)),
                        event(3, "danger_cleared", night + timedelta(minutes=30), snapshot=False),
                        event(4, "cry_started", night - timedelta(days=1))]
-        self.seen: list[str | None] = []
-
-    def _ok(self, request: web.Request) -> bool:
-        self.seen.append(request.headers.get("Authorization"))
-        return self.token is None or request.headers.get("Authorization") == f"Bearer {self.token}"
 
     async def list_events(self, request: web.Request) -> web.Response:
-        if not self._ok(request):
-            return web.json_response({"error": "token"}, status=401)
+        if (refusal := self.refused(request)) is not None:
+            return refusal
         assert request.query["camera"] == CAMERA
         return web.json_response({"events": self.events})
 
     async def file(self, request: web.Request) -> web.Response:
-        if not self._ok(request):
-            return web.json_response({"error": "token"}, status=401)
+        if (refusal := self.refused(request)) is not None:
+            return refusal
         name = request.match_info["file"]
         return web.Response(body=JPEG if name == "snapshot.jpg" else MP4,
                             content_type="image/jpeg" if name == "snapshot.jpg" else "video/mp4")
@@ -144,15 +141,15 @@ async def test_the_token_goes_only_to_the_confirmed_address(hass: HomeAssistant,
     evidence_api.token = TOKEN
     with pytest.raises(BrowseError):  # the announced address refuses without a token, and none is sent to it
         await media_source.async_browse_media(hass, f"media-source://babymon/{media.entry_id}/{CAMERA}")
-    assert evidence_api.seen == [None]
+    assert evidence_api.authorizations == [None]
     hass.config_entries.async_update_entry(media, options={**media.options, CONF_WEB_URL: evidence_api.url,
                                                            CONF_HTTP_TOKEN: TOKEN})
     await hass.async_block_till_done()
     nights = await media_source.async_browse_media(hass, f"media-source://babymon/{media.entry_id}/{CAMERA}")
-    assert len(nights.children) == 2 and evidence_api.seen[-1] == f"Bearer {TOKEN}"
+    assert len(nights.children) == 2 and evidence_api.authorizations[-1] == f"Bearer {TOKEN}"
     client = await hass_client()
     response = await client.get(f"/api/babymon/evidence/{media.entry_id}/{evidence_api.events[0]['id']}/snapshot.jpg")
-    assert await response.read() == JPEG and evidence_api.seen[-1] == f"Bearer {TOKEN}"
+    assert await response.read() == JPEG and evidence_api.authorizations[-1] == f"Bearer {TOKEN}"
 
 
 async def test_unknown_things_are_refused(hass: HomeAssistant, hass_client, media) -> None:
