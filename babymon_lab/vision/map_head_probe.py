@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-LYING = ("supine", "prone", "side")
+from babymon_lab.vision.posture_train import LYING_CLASSES as LYING
+
 WEB_WEIGHT = 0.5  # infant_posture photos count half: they are side views, the test is overhead
 CACHE = Path(tempfile.gettempdir()) / "babymon-map-head"
 
@@ -178,30 +179,27 @@ def map_head_probabilities(model, x: np.ndarray) -> np.ndarray:
 
 def linear_probabilities(train_e: np.ndarray, y: np.ndarray, weight: np.ndarray, test_e: np.ndarray,
                          c: float = 0.01) -> np.ndarray:
-    """The baseline: a class-balanced logistic regression on the standardised embedding of every view."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
+    """The baseline: the posture training's linear head (``fit_head``) on the embedding of every view."""
+    from babymon.vision.linear import softmax
+    from babymon_lab.vision.posture_train import fit_head
 
     views = train_e.shape[1]
-    flat = train_e.reshape(-1, train_e.shape[-1])
-    scaler = StandardScaler().fit(flat)
-    head = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    head.fit(scaler.transform(flat), np.repeat(y, views), sample_weight=np.repeat(weight, views))
+    head = fit_head(train_e.reshape(-1, train_e.shape[-1]), np.repeat(y, views), c,
+                    sample_weight=np.repeat(weight, views))
     n = len(test_e)
-    return head.predict_proba(scaler.transform(test_e.reshape(n * views, -1))).reshape(n, views, -1)
+    return softmax(head.logits(test_e.reshape(n * views, -1))).reshape(n, views, -1)
 
 
 def scores(y: np.ndarray, probabilities: np.ndarray) -> dict:
-    from sklearn.metrics import confusion_matrix, f1_score
+    from babymon_lab.vision.posture_train import macro_f1, report
 
-    as_is, averaged = probabilities[:, 0].argmax(1), probabilities.mean(1).argmax(1)
-    matrix = confusion_matrix(y, as_is, labels=range(len(LYING)))
-    recall = matrix.diagonal() / np.maximum(matrix.sum(1), 1)
-    return {"macro_f1": round(float(f1_score(y, as_is, average="macro")), 3),
-            "macro_f1_8_views": round(float(f1_score(y, averaged, average="macro")), 3),
-            "recall": {name: round(float(r), 3) for name, r in zip(LYING, recall)},
-            "supine_read_prone": round(float(matrix[0, 1] / max(matrix[0].sum(), 1)), 3),
-            "confusion": matrix.tolist()}
+    result = report(y, probabilities[:, 0].argmax(1), LYING)
+    matrix = result["confusion_matrix"]["matrix"]
+    return {"macro_f1": round(result["macro_f1"], 3),
+            "macro_f1_8_views": round(macro_f1(y, probabilities.mean(1).argmax(1), len(LYING)), 3),
+            "recall": {name: round(result["per_class"][name]["recall"], 3) for name in LYING},
+            "supine_read_prone": round(matrix[0][1] / max(sum(matrix[0]), 1), 3),
+            "confusion": matrix}
 
 
 def run(data: Path, hidden: int, epochs: int, seeds: int) -> dict:

@@ -53,9 +53,11 @@ PRESENCE_RECALL_TARGET = 0.99  # on out-of-fold training scores; missing a baby 
 
 # -------------------------------------------------------------------------------------------- fitting
 
-def fit_head(x: np.ndarray, y: np.ndarray, c: float, seed: int = 0, last: int = 0, weight: float = 1.0):
+def fit_head(x: np.ndarray, y: np.ndarray, c: float, seed: int = 0, last: int = 0, weight: float = 1.0,
+             sample_weight: np.ndarray | None = None):
     """Class-balanced logistic regression on standardised ``x``; the ``last`` columns are multiplied by
-    ``weight`` after standardising (a weaker L2 penalty on them), folded into the head's scale."""
+    ``weight`` after standardising (a weaker L2 penalty on them), folded into the head's scale.
+    ``sample_weight``: how much each row counts (default: all alike)."""
     from sklearn.linear_model import LogisticRegression
 
     from babymon.vision.linear import LinearHead
@@ -65,7 +67,7 @@ def fit_head(x: np.ndarray, y: np.ndarray, c: float, seed: int = 0, last: int = 
     if last:
         scale[-last:] /= weight
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=seed)
-    model.fit((x - mean) / scale, y)
+    model.fit((x - mean) / scale, y, sample_weight=sample_weight)
     return LinearHead(mean=mean, scale=scale, coef=model.coef_.astype(np.float64),
                       intercept=model.intercept_.astype(np.float64))
 
